@@ -1,11 +1,17 @@
 /*
- * The running server. It owns the signal handling and the configuration
- * snapshot; protocol listeners are attached here as they are built.
+ * The running server: wires the configuration to the data-plane workers
+ * and owns the signals.
  *
- * Signals are taken synchronously through a signalfd so that no handler
- * runs in an arbitrary context: SIGTERM and SIGINT stop the server (exit 0),
- * SIGHUP reloads the configuration (an invalid file leaves the running one
- * in place).
+ * Threads: the main thread takes signals synchronously through a
+ * signalfd; each data-plane worker thread runs one event loop with its
+ * own SO_REUSEPORT SOCKS5 listener; a small pool runs the blocking work
+ * (Argon2id checks, name lookups).
+ *
+ * SIGTERM and SIGINT: stop accepting, let live connections finish for up
+ * to server.shutdown_timeout seconds, close the rest, exit 0.
+ * SIGHUP: reload the configuration the way it was first loaded; on
+ * success publish a new policy snapshot (live connections keep the one
+ * they started with), on failure keep the running one.
  */
 #include "server.h"
 
@@ -13,19 +19,49 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "config/config.h"
+#include "config/values.h"
 #include "core/err.h"
+#include "core/ev.h"
 #include "core/log.h"
+#include "core/pool.h"
+#include "core/util.h"
+#include "net/net.h"
+#include "policy/snap.h"
+#include "socks5/socks5.h"
+
+/* Blocking-work threads: Argon2id (about 19 MiB each) and lookups. */
+#define SERVER_POOL_THREADS	4
+#define SERVER_POOL_QUEUE	1024
+
+struct worker {
+	struct server		*srv;
+	pthread_t		 thread;
+	int			 started;
+	struct ev		*loop;
+	int			 lfd;
+	struct socks5_worker	*s5;
+};
 
 struct server {
-	struct cfg			*cfg;	/* current snapshot */
-	struct cfg			*owned;	/* a reloaded snapshot we free */
 	const struct cfg_overrides	*ov;
+	struct policy_state		*state;
+	struct policy_holder		 policy;
+	struct pool			*pool;
+	struct net_resolver		*resolver;
+	struct worker			*workers;
+	unsigned			 nworkers;
+	char				*dummy_hash;
 	int				 sigfd;
+	int				 drained;
 };
 
 /* Applies the logging section of a configuration. */
@@ -61,6 +97,16 @@ server_signals_open(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
+/* Wraps a loaded configuration into a snapshot (owning it with take). */
+static struct policy_snap *
+server_snap(struct server *srv, struct cfg *cfg, int take)
+{
+	struct policy_snap *s = policy_snap_new(cfg, take, srv->state);
+
+	s->dummy_hash = xstrdup(srv->dummy_hash);
+	return s;
+}
+
 /* Re-reads the configuration the way it was first loaded. */
 static void
 server_reload(struct server *srv)
@@ -84,12 +130,140 @@ server_reload(struct server *srv)
 		log_warn("event=config.reload warning=\"%s\"",
 		    diag.warnings[i]);
 	cfg_diag_cleanup(&diag);
-	cfg_free(srv->owned);
-	srv->owned = next;
-	srv->cfg = next;
-	server_apply_logging(srv->cfg, srv->ov);
+	server_apply_logging(next, srv->ov);
 	log_info("event=config.reload success=true users=%zu",
-	    cfg_user_count(srv->cfg));
+	    cfg_user_count(next));
+	policy_holder_set(&srv->policy, server_snap(srv, next, 1));
+}
+
+/* Worker thread body: run the loop, then free what lives on it. */
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	if (ev_run(w->loop) != 0)
+		log_error("event loop failed: %s", strerror(errno));
+	socks5_worker_free(w->s5);
+	w->s5 = NULL;
+	return NULL;
+}
+
+/* Loop task: stop accepting new connections. */
+static void
+task_stop_accepting(struct ev *loop, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)loop;
+	socks5_worker_stop_accepting(w->s5);
+}
+
+/* Opens every listener first, so that a bad address is a start-up error,
+ * then starts one thread per worker. */
+static int
+server_start_workers(struct server *srv, const struct cfg *cfg)
+{
+	struct cfg_listen l;
+	struct socks5_env env;
+	char err[256];
+	unsigned i;
+	long ncpu;
+
+	if (cfg->server.socks5_listen == NULL)
+		return 0;
+	if (cfg_parse_listen(cfg->server.socks5_listen, &l, err,
+	    sizeof(err)) != 0) {
+		log_error("server.socks5_listen: %s", err);
+		return ERR_INVAL;
+	}
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	srv->nworkers = cfg->server.workers != 0 ? cfg->server.workers :
+	    (unsigned)(ncpu > 0 ? ncpu : 1);
+	srv->workers = xcalloc(srv->nworkers, sizeof(*srv->workers));
+	for (i = 0; i < srv->nworkers; i++) {
+		srv->workers[i].srv = srv;
+		srv->workers[i].lfd = net_listen_tcp(l.host, l.port, 1, 1024,
+		    err, sizeof(err));
+		if (srv->workers[i].lfd < 0) {
+			log_error("cannot listen on %s: %s",
+			    cfg->server.socks5_listen, err);
+			return ERR_IO;
+		}
+	}
+	env.policy = &srv->policy;
+	env.pool = srv->pool;
+	env.resolver = srv->resolver;
+	for (i = 0; i < srv->nworkers; i++) {
+		struct worker *w = &srv->workers[i];
+
+		if ((w->loop = ev_new(0)) == NULL ||
+		    (w->s5 = socks5_worker_new(w->loop, &env, w->lfd)) == NULL) {
+			log_error("cannot start worker %u", i);
+			return ERR_IO;
+		}
+		w->lfd = -1;	/* the SOCKS5 worker owns it now */
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+			log_error("cannot start worker thread %u", i);
+			return ERR_IO;
+		}
+		w->started = 1;
+	}
+	log_info("event=listen proto=socks5 addr=%s workers=%u",
+	    cfg->server.socks5_listen, srv->nworkers);
+	return 0;
+}
+
+/* Connections still alive across all workers. */
+static size_t
+server_active(const struct server *srv)
+{
+	size_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < srv->nworkers; i++) {
+		if (srv->workers[i].s5 != NULL && srv->workers[i].started)
+			n += socks5_worker_active(srv->workers[i].s5);
+	}
+	return n;
+}
+
+/* Stops accepting, drains for up to timeout_s, then stops everything. */
+static void
+server_drain(struct server *srv, uint64_t timeout_s)
+{
+	struct timespec nap = { 0, 100 * 1000 * 1000 };
+	uint64_t waited_ms = 0;
+	unsigned i;
+	size_t left;
+
+	srv->drained = 1;
+	for (i = 0; i < srv->nworkers; i++) {
+		if (srv->workers[i].started)
+			(void)ev_post(srv->workers[i].loop,
+			    task_stop_accepting, &srv->workers[i]);
+	}
+	while ((left = server_active(srv)) > 0 &&
+	    waited_ms < timeout_s * 1000) {
+		if (waited_ms % 5000 == 0)
+			log_info("event=shutdown.drain connections=%zu", left);
+		nanosleep(&nap, NULL);
+		waited_ms += 100;
+	}
+	if (left > 0)
+		log_info("event=shutdown.timeout connections=%zu "
+		    "msg=\"closing what is left\"", left);
+	/* Blocking work finishes while the loops can still take results. */
+	pool_free(srv->pool);
+	srv->pool = NULL;
+	for (i = 0; i < srv->nworkers; i++) {
+		if (srv->workers[i].started)
+			ev_stop(srv->workers[i].loop);
+	}
+	for (i = 0; i < srv->nworkers; i++) {
+		if (srv->workers[i].started)
+			pthread_join(srv->workers[i].thread, NULL);
+	}
 }
 
 /* Waits for signals until a stop is requested. */
@@ -129,33 +303,92 @@ server_loop(struct server *srv)
 	}
 }
 
+/* Frees whatever the server still holds. */
+static void
+server_cleanup(struct server *srv)
+{
+	unsigned i;
+
+	if (!srv->drained)
+		server_drain(srv, 0);
+	pool_free(srv->pool);
+	for (i = 0; i < srv->nworkers; i++) {
+		struct worker *w = &srv->workers[i];
+
+		if (!w->started) {
+			socks5_worker_free(w->s5);
+			if (w->lfd >= 0)
+				close(w->lfd);
+		}
+		ev_free(w->loop);
+	}
+	free(srv->workers);
+	net_resolver_free(srv->resolver);
+	policy_holder_cleanup(&srv->policy);
+	policy_state_free(srv->state);
+	free(srv->dummy_hash);
+	if (srv->sigfd >= 0)
+		close(srv->sigfd);
+}
+
+/* Makes the hash that unknown users are checked against, so that a
+ * wrong name costs the same time as a wrong password. */
+static char *
+server_dummy_hash(void)
+{
+	char out[crypto_pwhash_STRBYTES];
+	unsigned char pw[16];
+
+	randombytes_buf(pw, sizeof(pw));
+	if (crypto_pwhash_str_alg(out, (const char *)pw, sizeof(pw), 2,
+	    19456 * 1024, crypto_pwhash_ALG_ARGON2ID13) != 0)
+		abort();
+	util_wipe(pw, sizeof(pw));
+	return xstrdup(out);
+}
+
 /* Runs until a stop signal; returns the process exit code. */
 int
 server_run(struct cfg *cfg, const struct cfg_overrides *ov)
 {
 	struct server srv;
-	int rc;
+	int rc = 1;
+	uint64_t drain_s;
 
 	memset(&srv, 0, sizeof(srv));
-	srv.cfg = cfg;
 	srv.ov = ov;
+	srv.sigfd = -1;
 	server_apply_logging(cfg, ov);
-	if ((srv.sigfd = server_signals_open()) < 0) {
-		log_error("cannot set up signal handling: %s", strerror(errno));
+	if (sodium_init() < 0) {
+		log_error("libsodium failed to initialise");
 		return 1;
 	}
+	srv.dummy_hash = server_dummy_hash();
+	srv.state = policy_state_new();
+	policy_holder_init(&srv.policy, server_snap(&srv, cfg, 0));
+	srv.pool = pool_new(SERVER_POOL_THREADS, SERVER_POOL_QUEUE);
+	srv.resolver = net_resolver_new(srv.pool, cfg->server.dns_cache_ttl,
+	    cfg->server.dns_cache_max_entries);
+	if ((srv.sigfd = server_signals_open()) < 0) {
+		log_error("cannot set up signal handling: %s", strerror(errno));
+		goto out;
+	}
+	if (server_start_workers(&srv, cfg) != 0)
+		goto out;
 	log_info("event=start source=\"%s\" users=%zu ssh=%s socks5=%s",
 	    cfg_source(cfg), cfg_user_count(cfg),
 	    cfg_ssh_listen(cfg) != NULL ? cfg_ssh_listen(cfg) : "disabled",
 	    cfg_socks5_listen(cfg) != NULL ? cfg_socks5_listen(cfg) :
 	    "disabled");
-	if (cfg_ssh_listen(cfg) == NULL && cfg_socks5_listen(cfg) == NULL)
+	if (srv.nworkers == 0)
 		log_warn("event=start msg=\"no protocol listener is enabled; "
 		    "the server only loads its configuration and waits for "
 		    "signals\"");
 	rc = server_loop(&srv);
-	close(srv.sigfd);
-	cfg_free(srv.owned);
+	drain_s = srv.policy.cur->cfg->server.shutdown_timeout;
+	server_drain(&srv, drain_s);
+out:
+	server_cleanup(&srv);
 	log_info("event=stopped");
 	return rc;
 }

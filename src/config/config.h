@@ -93,6 +93,7 @@ struct cfg_server {
 	uint64_t	 ssh_keepalive_interval_secs;
 	uint32_t	 ssh_keepalive_max;
 	uint64_t	 ssh_auth_timeout;
+	uint32_t	 workers;	/* 0: one per CPU */
 };
 
 struct cfg_shell {
@@ -125,6 +126,7 @@ struct cfg_security {
 	uint64_t	 ban_duration;
 	struct cfg_strv	 ban_whitelist;
 	int		 ip_guard_enabled;
+	struct cfg_strv	 ip_guard_allow;
 	struct cfg_strv	 totp_required_for;
 	uint32_t	 max_new_connections_per_ip_per_minute;
 	int		 ip_reputation_enabled;
@@ -141,6 +143,8 @@ struct cfg_security {
 	size_t		 nsource_nets;
 	struct cfg_cidr	*whitelist_nets;	/* ban_whitelist parsed */
 	size_t		 nwhitelist_nets;
+	struct cfg_cidr	*guard_allow_nets;	/* ip_guard_allow parsed */
+	size_t		 nguard_allow_nets;
 };
 
 struct cfg_logging {

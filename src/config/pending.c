@@ -24,28 +24,12 @@ static const struct {
 	const char	*prefix;
 	int		 issue;
 } pending[] = {
-	/* #3: data plane and SOCKS5 CONNECT */
-	{ "server.socks5_listen", 3 },
-	{ "server.shutdown_timeout", 3 },
-	{ "server.dns_cache_ttl", 3 },
-	{ "server.dns_cache_max_entries", 3 },
-	{ "server.connect_retry", 3 },
-	{ "server.connect_retry_delay_ms", 3 },
-	{ "limits.max_connections", 3 },
-	{ "limits.max_connections_per_user", 3 },
-	{ "limits.connection_timeout", 3 },
-	{ "limits.idle_timeout", 3 },
-	{ "limits.socks5_handshake_timeout", 3 },
-	{ "acl", 3 },
-	{ "users.acl", 3 },
+	/* #3: data plane. The SOCKS5 CONNECT path acts on the rest of its
+	 * keys; group settings come with the groups of #7. */
 	{ "groups.acl", 3 },
-	{ "security.ip_guard_enabled", 3 },
-	{ "users.max_connections", 3 },
 	{ "groups.max_connections_per_user", 3 },
-	{ "users.connect_retry*", 3 },
 	{ "groups.connect_retry*", 3 },
 	{ "logging.connection_flow_logs", 3 },
-	{ "logging.log_denied_connections", 3 },
 	/* #4: TLS, UDP, upstream proxy */
 	{ "server.socks5_tls_cert", 4 },
 	{ "server.socks5_tls_key", 4 },

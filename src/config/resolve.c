@@ -244,6 +244,8 @@ cfg__resolve(struct cfg *c)
 	    &c->security.nsource_nets);
 	c->security.whitelist_nets = parse_nets(&c->security.ban_whitelist,
 	    &c->security.nwhitelist_nets);
+	c->security.guard_allow_nets = parse_nets(&c->security.ip_guard_allow,
+	    &c->security.nguard_allow_nets);
 	for (i = 0; i < c->nmaintenance_windows; i++) {
 		cfg_parse_schedule(c->maintenance_windows[i].schedule,
 		    &c->maintenance_windows[i].sched, err, sizeof(err));
@@ -265,6 +267,8 @@ cfg__resolve_cleanup(struct cfg *c)
 	}
 	free(c->security.source_nets);
 	free(c->security.whitelist_nets);
+	free(c->security.guard_allow_nets);
+	c->security.guard_allow_nets = NULL;
 	c->security.source_nets = NULL;
 	c->security.whitelist_nets = NULL;
 }

@@ -94,6 +94,8 @@ static const struct cfg__key server_keys[] = {
 	    "disconnect"),
 	KU64R(S, ssh_auth_timeout, 120, 10, 600, "Seconds from accept to "
 	    "successful SSH authentication"),
+	KU32R(S, workers, 0, 0, 256, "Data-plane worker threads (event "
+	    "loops); 0 = one per CPU"),
 };
 #undef S
 
@@ -113,8 +115,8 @@ static const struct cfg__key limits_keys[] = {
 	    "proxied connections"),
 	KU32(S, max_connections_per_user, 0, "Default per-user concurrent "
 	    "connections; 0 = unlimited"),
-	KU64R(S, connection_timeout, 300, 1, INT64_MAX, "Outbound TCP "
-	    "connect timeout, seconds"),
+	KU64R(S, connection_timeout, 10, 1, 3600, "Outbound TCP "
+	    "connect timeout per attempt, seconds"),
 	KU64(S, idle_timeout, 0, "Relay idle timeout, seconds; 0 = none"),
 	KU32(S, max_auth_attempts, 3, "Failed SSH authentication attempts "
 	    "per connection"),
@@ -148,6 +150,8 @@ static const struct cfg__key security_keys[] = {
 	KV(S, ban_whitelist, "IPs or networks never banned"),
 	KB(S, ip_guard_enabled, 1, "Refuse destinations in private and "
 	    "reserved ranges (anti-SSRF)"),
+	KV(S, ip_guard_allow, "Networks exempt from ip_guard (CIDR or plain "
+	    "IP), e.g. an internal range users may reach"),
 	KV(S, totp_required_for, "Protocols requiring TOTP: \"ssh\", "
 	    "\"socks5\""),
 	KU32(S, max_new_connections_per_ip_per_minute, 0, "Pre-auth "

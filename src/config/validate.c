@@ -200,6 +200,7 @@ check_security(struct cfg__ld *ld, const struct cfg_security *s)
 	}
 	check_cidrs(ld, "security.allowed_source_ips", &s->allowed_source_ips);
 	check_cidrs(ld, "security.ban_whitelist", &s->ban_whitelist);
+	check_cidrs(ld, "security.ip_guard_allow", &s->ip_guard_allow);
 	for (i = 0; i < s->totp_required_for.n; i++) {
 		if (strcmp(s->totp_required_for.v[i], "ssh") != 0 &&
 		    strcmp(s->totp_required_for.v[i], "socks5") != 0) {

@@ -407,6 +407,7 @@ net_connect_start(struct ev *loop, const struct sockaddr_storage *addrs,
 		c->o.retry_max_delay_ms = 30000;
 	}
 	c->n = naddrs;
+	c->next = naddrs;	/* the first step starts round 1 */
 	c->addrs = xcalloc(naddrs > 0 ? naddrs : 1, sizeof(*c->addrs));
 	c->att = xcalloc(naddrs > 0 ? naddrs : 1, sizeof(*c->att));
 	conn_interleave(c->addrs, addrs, naddrs);

@@ -369,6 +369,7 @@ relay_resume_task(struct ev *ev, void *arg)
 	relay_run(r);
 }
 
+/* Posts one resume task unless one is already queued. */
 static void
 relay_resume_later(struct net_relay *r)
 {
@@ -417,14 +418,15 @@ relay_idle(struct ev *ev, struct ev_timer *t, void *arg)
 static void
 relay_setup_staging(struct net_relay *r, const struct net_relay_opts *o)
 {
-	int i, size = o->pipe_size > 0 ? o->pipe_size : RELAY_PIPE;
+	int i, e, size = o->pipe_size > 0 ? o->pipe_size : RELAY_PIPE;
 
 	r->copy = o->copy;
 	if (!r->copy) {
 		if (relay_pipe_get(r->pipes, size, r->d[0].pipe) != 0 ||
 		    relay_pipe_get(r->pipes, size, r->d[1].pipe) != 0) {
+			e = errno;
 			log_warn("no pipe for splice (%s): copy mode",
-			    strerror(errno));
+			    strerror(e));
 			relay_pipe_put(r->pipes, r->d[0].pipe, 1);
 			r->copy = 1;
 		} else {

@@ -29,7 +29,7 @@ test_defaults(void **state)
 	assert_int_equal(d.nerrors, 0);
 	assert_int_equal(d.nwarnings, 0);
 	assert_int_equal(c->limits.max_connections, 1000);
-	assert_int_equal(c->limits.connection_timeout, 300);
+	assert_int_equal(c->limits.connection_timeout, 10);
 	assert_int_equal(c->limits.socks5_handshake_timeout, 30);
 	assert_int_equal(c->server.dns_cache_ttl, -1);
 	assert_string_equal(c->server.server_id, "SSH-2.0-sks5");

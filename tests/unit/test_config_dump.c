@@ -117,7 +117,8 @@ test_round_trip_minimal(void **state)
 	assert_non_null(c);
 	out = dump(c, CFG_FMT_TOML, 0);
 	/* Pending keys appear commented out, so the dump loads again. */
-	assert_non_null(strstr(out, "\n# max_connections = 1000\n"));
+	assert_non_null(strstr(out, "\n# max_auth_attempts = 3\n"));
+	assert_non_null(strstr(out, "\nmax_connections = 1000\n"));
 	assert_non_null(strstr(out, "\n# [shell]\n# hostname = "));
 	assert_non_null(strstr(out, "\nlevel = \"warn\"\n"));
 	round_trip(c, 0);

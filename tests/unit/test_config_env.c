@@ -382,9 +382,9 @@ test_set_errors(void **state)
 	assert_true(set_fails("users.1.username=bob",
 	    "user \"bob\" needs password_hash", 1));
 	/* Pending keys are rejected from --set too. */
-	assert_true(set_fails("server.socks5_listen=127.0.0.1:1080",
-	    "--set server.socks5_listen: 'server.socks5_listen' is not "
-	    "implemented yet (issue #3); remove it to continue", 0));
+	assert_true(set_fails("server.ssh_listen=127.0.0.1:2222",
+	    "--set server.ssh_listen: 'server.ssh_listen' is not "
+	    "implemented yet (issue #5); remove it to continue", 0));
 	assert_true(set_fails("api.token=0123456789abcdef", "'api.token' is "
 	    "not implemented yet (management plane)", 0));
 }
@@ -437,23 +437,25 @@ test_pending_table(void **state)
 	assert_int_equal(cfg_key_pending("users.0.password_hash"), 0);
 	assert_int_equal(cfg_key_pending("server"), 0);
 	assert_int_equal(cfg_key_pending("users"), 0);
-	assert_int_equal(cfg_key_pending("server.socks5_listen"), 3);
-	assert_int_equal(cfg_key_pending("acl"), 3);
-	assert_int_equal(cfg_key_pending("acl.allow"), 3);
-	assert_int_equal(cfg_key_pending("users.acl.allow"), 3);
-	assert_int_equal(cfg_key_pending("users.12.acl.allow"), 3);
-	assert_int_equal(cfg_key_pending("users.connect_retry_delay_ms"), 3);
+	/* Acted on by the SOCKS5 CONNECT path. */
+	assert_int_equal(cfg_key_pending("server.socks5_listen"), 0);
+	assert_int_equal(cfg_key_pending("acl"), 0);
+	assert_int_equal(cfg_key_pending("acl.allow"), 0);
+	assert_int_equal(cfg_key_pending("users.acl.allow"), 0);
+	assert_int_equal(cfg_key_pending("users.12.acl.allow"), 0);
+	assert_int_equal(cfg_key_pending("users.connect_retry_delay_ms"), 0);
+	assert_int_equal(cfg_key_pending("logging.connection_flow_logs"), 3);
 	assert_int_equal(cfg_key_pending("groups.acl"), 3);
 	assert_int_equal(cfg_key_pending("groups"), 7);
 	assert_int_equal(cfg_key_pending("groups.name"), 7);
-	assert_int_equal(cfg_key_pending("limits.max_connections"), 3);
-	assert_int_equal(cfg_key_pending("limits.max_connections_per_user"), 3);
+	assert_int_equal(cfg_key_pending("limits.max_connections"), 0);
+	assert_int_equal(cfg_key_pending("limits.max_connections_per_user"), 0);
 	assert_int_equal(cfg_key_pending("limits.max_auth_attempts"), 5);
 	assert_int_equal(cfg_key_pending("upstream_proxy.url"), 4);
 	assert_int_equal(cfg_key_pending("security.argon2_time_cost"), 5);
 	assert_int_equal(cfg_key_pending("security.ban_whitelist"), 7);
 	assert_int_equal(cfg_key_pending("shell.hostname"), 6);
-	assert_int_equal(cfg_key_pending("users.max_connections"), 3);
+	assert_int_equal(cfg_key_pending("users.max_connections"), 0);
 	assert_int_equal(cfg_key_pending("users.max_bandwidth_kbps"), 7);
 	assert_int_equal(cfg_key_pending("api.token"), -1);
 	assert_int_equal(cfg_key_pending("persistence.state.enabled"), -1);
@@ -464,15 +466,15 @@ static void
 test_pending_in_file(void **state)
 {
 	struct cfg_diag d;
-	char *t = doc("[limits]\n\n[acl]\n[logging]\nlevel = \"warn\"\n",
+	char *t = doc("[limits]\n\n[api]\n[logging]\nlevel = \"warn\"\n",
 	    "[users.quotas]\n");
 
 	(void)state;
-	/* An empty [limits] is fine; an empty [acl] header counts as set. */
+	/* An empty [limits] is fine; an empty [api] header counts as set. */
 	assert_null(load(t, 0, &d));
 	assert_int_equal(d.nerrors, 2);
-	assert_true(has_error(&d, "t.toml:3:2: 'acl' is not implemented yet "
-	    "(issue #3)"));
+	assert_true(has_error(&d, "t.toml:3:2: 'api' is not implemented yet "
+	    "(management plane)"));
 	assert_true(has_error(&d, "'users.0.quotas' is not implemented yet "
 	    "(issue #7)"));
 	cfg_diag_cleanup(&d);

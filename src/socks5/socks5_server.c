@@ -1,0 +1,787 @@
+/*
+ * SOCKS5 connections: accept, handshake state machine, policy, connect,
+ * relay. See socks5.h for the overall flow.
+ */
+#include "socks5/socks5.h"
+
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "config/config.h"
+#include "config/values.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/ev.h"
+#include "core/log.h"
+#include "core/pool.h"
+#include "core/util.h"
+#include "net/net.h"
+#include "policy/acl.h"
+#include "policy/snap.h"
+#include "socks5/socks5_wire.h"
+
+/* Bytes a client may send before its request is answered. */
+#define S5_INBUF_MAX		2048
+/* Connections accepted per listener wakeup before yielding. */
+#define S5_ACCEPT_BUDGET	64
+/* Pause before answering a failed authentication. */
+#define S5_AUTH_FAIL_DELAY_MS	1000
+
+enum s5_state {
+	S5_GREETING = 0,
+	S5_AUTH,
+	S5_VERIFYING,	/* Argon2id running on the pool */
+	S5_REQUEST,
+	S5_RESOLVING,
+	S5_CONNECTING,
+	S5_RELAYING,
+	S5_FAILING,	/* reply queued; close once written or delayed */
+};
+
+struct s5_conn;
+
+/* A password check running on the pool. The job owns copies of what it
+ * needs so that it never touches the connection from the worker thread. */
+struct s5_verify {
+	struct s5_conn	*conn;		/* NULL once the conn is gone */
+	char		*hash;		/* borrowed from the snapshot */
+	char		 pass[256];
+	size_t		 plen;
+};
+
+struct s5_conn {
+	struct socks5_worker	*w;
+	struct s5_conn		*next, *prev;	/* worker's list */
+	struct s5_conn		*next_dead;	/* deferred-close list */
+	int			 fd;
+	int			 watched;
+	int			 dead;
+	enum s5_state		 state;
+	struct buf		 in;
+	struct sockaddr_storage	 peer;
+	char			 peer_str[NET_ADDRSTRLEN];
+	struct policy_snap	*snap;
+	const struct policy_user *user;
+	int			 counted;	/* holds an active-stream slot */
+	struct ev_timer		*timer;		/* handshake or fail delay */
+	struct s5_verify	*verify;
+	struct net_resolve_req	*rreq;
+	struct net_connect	*creq;
+	struct net_relay	*relay;
+	char			 host[CFG_HOST_MAX + 1];
+	int			 host_is_name;
+	uint16_t		 port;
+	uint64_t		 t_start;
+	uint8_t			 fail_rep;
+};
+
+struct socks5_worker {
+	struct ev		*loop;
+	struct socks5_env	 env;
+	int			 lfd;
+	struct s5_conn		*conns;
+	struct s5_conn		*dead;
+	_Atomic size_t		 nconns;
+	struct net_pipe_cache	*pipes;
+};
+
+static void	conn_on_io(struct ev *, int, unsigned, void *);
+static void	conn_process(struct s5_conn *);
+
+/* Flags a connection for freeing at the end of the loop iteration. */
+static void
+conn_close_later(struct s5_conn *c)
+{
+	if (c->dead)
+		return;
+	c->dead = 1;
+	c->next_dead = c->w->dead;
+	c->w->dead = c;
+}
+
+/* Releases everything a connection holds. */
+static void
+conn_free(struct s5_conn *c)
+{
+	struct socks5_worker *w = c->w;
+
+	if (c->timer != NULL)
+		ev_timer_cancel(w->loop, c->timer);
+	if (c->verify != NULL)
+		c->verify->conn = NULL;	/* the job frees itself */
+	if (c->rreq != NULL)
+		net_resolve_cancel(c->rreq);
+	if (c->creq != NULL)
+		net_connect_cancel(c->creq);
+	if (c->relay != NULL) {
+		net_relay_free(c->relay);	/* closes both fds */
+		c->fd = -1;
+	}
+	if (c->watched)
+		ev_del(w->loop, c->fd);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->counted) {
+		atomic_fetch_sub(&c->snap->state->active_streams, 1);
+		atomic_fetch_sub(&c->user->state->active, 1);
+	}
+	policy_snap_unref(c->snap);
+	buf_cleanup(&c->in);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	atomic_fetch_sub(&w->nconns, 1);
+	free(c);
+}
+
+/* Before-sleep hook: frees the connections closed in this iteration. */
+static void
+worker_reap(struct ev *loop, void *arg)
+{
+	struct socks5_worker *w = arg;
+	struct s5_conn *c = NULL;
+
+	(void)loop;
+	while ((c = w->dead) != NULL) {
+		w->dead = c->next_dead;
+		conn_free(c);
+	}
+}
+
+/* Writes a small message; replies are tiny and the socket buffer empty,
+ * so a short write means the peer is gone or misbehaving. */
+static int
+conn_send(struct s5_conn *c, struct buf *b)
+{
+	ssize_t n;
+
+	do {
+		n = send(c->fd, buf_ptr(b), buf_len(b), MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)buf_len(b))
+		return ERR_IO;
+	return 0;
+}
+
+/* Sends a reply code (with BND.ADDR when given). */
+static int
+conn_reply(struct s5_conn *c, uint8_t rep, const struct sockaddr *bnd)
+{
+	unsigned char space[SOCKS5_REPLY_MAX];
+	struct buf b;
+	int r;
+
+	buf_init(&b, sizeof(space));
+	b.data = space;
+	b.cap = sizeof(space);
+	if ((r = socks5_put_reply(&b, rep, bnd)) == 0)
+		r = conn_send(c, &b);
+	b.data = NULL;	/* stack memory: nothing to free */
+	return r;
+}
+
+/* Answers a refused request with rep, logs why, and closes. */
+static void
+conn_refuse(struct s5_conn *c, uint8_t rep, const char *why)
+{
+	int logged = c->snap->cfg->logging.log_denied_connections;
+
+	if (rep != SOCKS5_REP_NOT_ALLOWED || logged)
+		log_info("event=connection.refused proto=socks5 peer=%s "
+		    "user=%s target=%s:%u rep=0x%02x reason=\"%s\"",
+		    c->peer_str, c->user != NULL ? c->user->cfg->username :
+		    "-", c->host, c->port, rep, why);
+	(void)conn_reply(c, rep, NULL);
+	conn_close_later(c);
+}
+
+/* Handshake deadline or failure delay reached. */
+static void
+conn_on_timer(struct ev *loop, struct ev_timer *t, void *arg)
+{
+	struct s5_conn *c = arg;
+	unsigned char st[2] = { SOCKS5_USERPASS_VERSION,
+	    SOCKS5_AUTH_STATUS_FAIL };
+
+	(void)loop;
+	(void)t;
+	c->timer = NULL;
+	if (c->state == S5_FAILING) {
+		(void)send(c->fd, st, sizeof(st), MSG_NOSIGNAL);
+	} else {
+		log_info("event=handshake.timeout proto=socks5 peer=%s "
+		    "state=%d", c->peer_str, (int)c->state);
+	}
+	conn_close_later(c);
+}
+
+/* Accepts one connection. */
+static void
+worker_accept_one(struct socks5_worker *w, int fd,
+    const struct sockaddr_storage *peer)
+{
+	struct s5_conn *c = xcalloc(1, sizeof(*c));
+
+	c->w = w;
+	c->fd = fd;
+	c->peer = *peer;
+	(void)net_sockaddr_format((const struct sockaddr *)peer, c->peer_str,
+	    sizeof(c->peer_str));
+	buf_init(&c->in, S5_INBUF_MAX);
+	c->snap = policy_holder_get(w->env.policy);
+	c->t_start = ev_now_ms(w->loop);
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	atomic_fetch_add(&w->nconns, 1);
+	(void)net_set_nodelay(fd);
+	if (ev_add(w->loop, fd, EV_READ, conn_on_io, c) != 0) {
+		conn_close_later(c);
+		return;
+	}
+	c->watched = 1;
+	c->timer = ev_timer_add(w->loop,
+	    c->snap->cfg->limits.socks5_handshake_timeout * 1000,
+	    conn_on_timer, c);
+	log_debug("event=accept proto=socks5 peer=%s", c->peer_str);
+}
+
+/* The listener is readable: accept up to a budget of connections. */
+static void
+worker_on_accept(struct ev *loop, int lfd, unsigned revents, void *arg)
+{
+	struct socks5_worker *w = arg;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, i;
+
+	(void)loop;
+	(void)revents;
+	for (i = 0; i < S5_ACCEPT_BUDGET; i++) {
+		sl = sizeof(ss);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_warn("accept: %s", strerror(errno));
+			return;
+		}
+		worker_accept_one(w, fd, &ss);
+	}
+	/* Budget spent: the edge will not fire again for what is queued,
+	 * so come back on the next iteration. */
+	(void)ev_mod(loop, lfd, EV_READ | EV_LEVEL);
+}
+
+/* Reads what the client sent into the bounded input buffer. Returns 0,
+ * or ERR_IO when the peer closed or failed. */
+static int
+conn_read(struct s5_conn *c)
+{
+	unsigned char *p = NULL;
+	size_t room;
+	ssize_t n;
+
+	for (;;) {
+		room = c->in.max - buf_len(&c->in);
+		if (room == 0)
+			return 0;	/* leave the rest in the kernel */
+		if ((p = buf_reserve(&c->in, room)) == NULL)
+			return ERR_IO;
+		n = recv(c->fd, p, room, 0);
+		if (n > 0) {
+			buf_commit(&c->in, (size_t)n);
+			continue;
+		}
+		if (n == 0)
+			return ERR_IO;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		return ERR_IO;
+	}
+}
+
+/* io on the client socket before the relay starts. */
+static void
+conn_on_io(struct ev *loop, int fd, unsigned revents, void *arg)
+{
+	struct s5_conn *c = arg;
+
+	(void)loop;
+	(void)fd;
+	if (c->dead)
+		return;
+	if (conn_read(c) != 0 || (revents & EV_ERROR)) {
+		log_debug("event=close proto=socks5 peer=%s state=%d "
+		    "msg=\"client went away\"", c->peer_str, (int)c->state);
+		conn_close_later(c);
+		return;
+	}
+	conn_process(c);
+}
+
+/* Runs on a pool thread: the Argon2id check. */
+static int
+verify_work(void *arg)
+{
+	struct s5_verify *v = arg;
+	int ok;
+
+	ok = crypto_pwhash_str_verify(v->hash, v->pass, v->plen) == 0;
+	util_wipe(v->pass, sizeof(v->pass));
+	return ok;
+}
+
+/* Back on the loop: act on the verdict. */
+static void
+verify_done(void *arg, int ok)
+{
+	struct s5_verify *v = arg;
+	struct s5_conn *c = v->conn;
+	unsigned char st[2] = { SOCKS5_USERPASS_VERSION,
+	    SOCKS5_AUTH_STATUS_OK };
+
+	util_wipe(v->pass, sizeof(v->pass));
+	free(v);
+	if (c == NULL)
+		return;	/* the connection closed meanwhile */
+	c->verify = NULL;
+	if (!ok || c->user == NULL) {
+		if (c->user != NULL)
+			atomic_fetch_add(&c->user->state->auth_failures, 1);
+		log_info("event=auth.failure proto=socks5 peer=%s user=%s "
+		    "method=password", c->peer_str, c->host);
+		c->user = NULL;
+		c->state = S5_FAILING;
+		if (c->timer != NULL)
+			ev_timer_cancel(c->w->loop, c->timer);
+		c->timer = ev_timer_add(c->w->loop, S5_AUTH_FAIL_DELAY_MS,
+		    conn_on_timer, c);
+		return;
+	}
+	log_info("event=auth.success proto=socks5 peer=%s user=%s "
+	    "method=password", c->peer_str, c->user->cfg->username);
+	c->host[0] = '\0';
+	if (send(c->fd, st, sizeof(st), MSG_NOSIGNAL) != sizeof(st)) {
+		conn_close_later(c);
+		return;
+	}
+	c->state = S5_REQUEST;
+	conn_process(c);
+}
+
+/* Starts the password check for a parsed RFC 1929 message. */
+static void
+conn_start_verify(struct s5_conn *c, struct socks5_userpass *up)
+{
+	struct s5_verify *v = xcalloc(1, sizeof(*v));
+	const struct policy_user *u = NULL;
+
+	u = policy_snap_user(c->snap, up->user);
+	/* Keep the name for the log line until the request replaces it. */
+	snprintf(c->host, sizeof(c->host), "%s", up->user);
+	v->conn = c;
+	/* Unknown users and key-only users cost the same Argon2id work. */
+	if (u != NULL && u->cfg->password_hash != NULL && up->plen > 0) {
+		v->hash = u->cfg->password_hash;
+		c->user = u;
+	} else {
+		v->hash = c->snap->dummy_hash;
+		c->user = NULL;
+	}
+	memcpy(v->pass, up->pass, up->plen);
+	v->plen = up->plen;
+	socks5_userpass_wipe(up);
+	c->state = S5_VERIFYING;
+	c->verify = v;
+	if (pool_submit(c->w->env.pool, verify_work, verify_done, v,
+	    c->w->loop) != 0) {
+		log_warn("event=auth.busy proto=socks5 peer=%s msg=\"password "
+		    "check queue full\"", c->peer_str);
+		util_wipe(v->pass, sizeof(v->pass));
+		free(v);
+		c->verify = NULL;
+		conn_close_later(c);
+	}
+}
+
+/* Maps a connect outcome to a SOCKS5 reply code. */
+static uint8_t
+rep_from_outcome(enum net_outcome o)
+{
+	switch (o) {
+	case NET_OK:
+		return SOCKS5_REP_SUCCEEDED;
+	case NET_REFUSED:
+		return SOCKS5_REP_CONN_REFUSED;
+	case NET_NET_UNREACH:
+		return SOCKS5_REP_NET_UNREACHABLE;
+	case NET_HOST_UNREACH:
+		return SOCKS5_REP_HOST_UNREACHABLE;
+	case NET_TIMEOUT:
+		return SOCKS5_REP_TTL_EXPIRED;
+	default:
+		return SOCKS5_REP_GENERAL_FAILURE;
+	}
+}
+
+/* The relay ended: account and close. */
+static void
+relay_done(void *arg, uint64_t up, uint64_t down,
+    enum net_relay_reason reason)
+{
+	struct s5_conn *c = arg;
+	static const char *const why[] = { "eof", "idle", "client_error",
+	    "target_error" };
+
+	log_info("event=proxy.complete proto=socks5 peer=%s user=%s "
+	    "target=%s:%u bytes_up=%llu bytes_down=%llu duration_ms=%llu "
+	    "outcome=%s", c->peer_str, c->user->cfg->username, c->host,
+	    c->port, (unsigned long long)up, (unsigned long long)down,
+	    (unsigned long long)(ev_now_ms(c->w->loop) - c->t_start),
+	    why[reason]);
+	atomic_fetch_add(&c->snap->state->bytes_total, up + down);
+	conn_close_later(c);
+}
+
+/* Connected (or not): reply, then hand both sockets to the relay. */
+static void
+connect_done(void *arg, const struct net_connect_result *res)
+{
+	struct s5_conn *c = arg;
+	const struct cfg *cfg = c->snap->cfg;
+	struct net_relay_opts ro;
+	size_t pending;
+	int tfd = res->fd;
+
+	c->creq = NULL;
+	if (res->outcome != NET_OK) {
+		conn_refuse(c, rep_from_outcome(res->outcome),
+		    net_outcome_str(res->outcome));
+		return;
+	}
+	if (conn_reply(c, SOCKS5_REP_SUCCEEDED,
+	    (const struct sockaddr *)&res->local) != 0) {
+		close(tfd);
+		conn_close_later(c);
+		return;
+	}
+	/* Bytes the client pipelined after its request go first. */
+	pending = buf_len(&c->in);
+	if (pending > 0 && send(tfd, buf_ptr(&c->in), pending,
+	    MSG_NOSIGNAL) != (ssize_t)pending) {
+		close(tfd);
+		conn_close_later(c);
+		return;
+	}
+	buf_cleanup(&c->in);
+	ev_del(c->w->loop, c->fd);
+	c->watched = 0;
+	memset(&ro, 0, sizeof(ro));
+	ro.idle_timeout_ms = (uint32_t)(cfg->limits.idle_timeout * 1000);
+	ro.pipes = c->w->pipes;
+	ro.total_a_to_b = &c->user->state->bytes_up;
+	ro.total_b_to_a = &c->user->state->bytes_down;
+	c->relay = net_relay_new(c->w->loop, c->fd, tfd, &ro, relay_done, c);
+	if (c->relay == NULL) {
+		close(tfd);
+		conn_close_later(c);
+		return;
+	}
+	c->state = S5_RELAYING;
+	atomic_fetch_add(&c->user->state->streams, 1);
+	atomic_fetch_add(&c->snap->state->streams_total, 1);
+	log_info("event=connection.open proto=socks5 peer=%s user=%s "
+	    "target=%s:%u", c->peer_str, c->user->cfg->username, c->host,
+	    c->port);
+}
+
+/* Addresses are known: anti-SSRF and ACL on every one, then connect. */
+static void
+conn_connect(struct s5_conn *c, struct sockaddr_storage *addrs, size_t n)
+{
+	const struct cfg *cfg = c->snap->cfg;
+	const struct cfg_user_eff *e = &c->user->cfg->eff;
+	const struct sockaddr *sas[NET_RESOLVE_MAX_ADDRS];
+	struct net_connect_opts o;
+	struct acl_match why;
+	char reason[160], text[200];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		net_sockaddr_set_port(&addrs[i], c->port);
+		sas[i] = (const struct sockaddr *)&addrs[i];
+		if (cfg->security.ip_guard_enabled &&
+		    ipguard_is_blocked(sas[i], c->snap->guard_allow,
+		    c->snap->nguard_allow, reason, sizeof(reason))) {
+			conn_refuse(c, SOCKS5_REP_NOT_ALLOWED, reason);
+			return;
+		}
+	}
+	if (acl_check(&c->user->acl, c->host_is_name ? c->host : NULL, sas,
+	    n, c->port, &why) != ACL_ALLOW) {
+		acl_match_format(&why, text, sizeof(text));
+		conn_refuse(c, SOCKS5_REP_NOT_ALLOWED, text);
+		return;
+	}
+	net_connect_opts_init(&o);
+	o.timeout_ms = (uint32_t)(cfg->limits.connection_timeout * 1000);
+	o.retries = e->connect_retry;
+	o.retry_delay_ms = (uint32_t)e->connect_retry_delay_ms;
+	c->state = S5_CONNECTING;
+	c->creq = net_connect_start(c->w->loop, addrs, n, &o, connect_done,
+	    c);
+}
+
+/* The resolver answered. */
+static void
+resolve_done(void *arg, int status, const struct sockaddr_storage *addrs,
+    size_t n)
+{
+	struct s5_conn *c = arg;
+	struct sockaddr_storage copy[NET_RESOLVE_MAX_ADDRS];
+
+	c->rreq = NULL;
+	if (status != 0 || n == 0) {
+		conn_refuse(c, SOCKS5_REP_HOST_UNREACHABLE,
+		    status == ERR_AGAIN ? "name lookup failed temporarily" :
+		    "name does not resolve");
+		return;
+	}
+	if (n > NET_RESOLVE_MAX_ADDRS)
+		n = NET_RESOLVE_MAX_ADDRS;
+	memcpy(copy, addrs, n * sizeof(*addrs));
+	conn_connect(c, copy, n);
+}
+
+/* Turns the request's address into host text; v4-mapped becomes IPv4. */
+static int
+conn_target(struct s5_conn *c, const struct socks5_request *req)
+{
+	char err[160];
+	size_t len;
+
+	c->port = req->port;
+	if (req->atyp == SOCKS5_ATYP_IPV6 &&
+	    IN6_IS_ADDR_V4MAPPED(&req->addr.v6)) {
+		inet_ntop(AF_INET, &req->addr.v6.s6_addr[12], c->host,
+		    sizeof(c->host));
+		return 0;
+	}
+	if (socks5_request_target(req, c->host, sizeof(c->host),
+	    &c->port) != 0)
+		return ERR_INVAL;
+	if (req->atyp != SOCKS5_ATYP_DOMAIN)
+		return 0;
+	if (cfg_check_hostname(c->host, err, sizeof(err)) != 0)
+		return ERR_INVAL;
+	len = strlen(c->host);
+	if (len > 1 && c->host[len - 1] == '.')
+		c->host[len - 1] = '\0';
+	c->host_is_name = 1;
+	return 0;
+}
+
+/* Limits that apply before any lookup; 0 or a refusal already sent. */
+static int
+conn_check_limits(struct s5_conn *c)
+{
+	const struct cfg *cfg = c->snap->cfg;
+	uint32_t cap = c->user->cfg->eff.max_connections;
+
+	if (atomic_fetch_add(&c->snap->state->active_streams, 1) >=
+	    cfg->limits.max_connections) {
+		atomic_fetch_sub(&c->snap->state->active_streams, 1);
+		conn_refuse(c, SOCKS5_REP_NOT_ALLOWED,
+		    "server connection limit (limits.max_connections)");
+		return ERR_DENIED;
+	}
+	if (atomic_fetch_add(&c->user->state->active, 1) >= cap && cap > 0) {
+		atomic_fetch_sub(&c->user->state->active, 1);
+		atomic_fetch_sub(&c->snap->state->active_streams, 1);
+		conn_refuse(c, SOCKS5_REP_NOT_ALLOWED,
+		    "user connection limit (max_connections)");
+		return ERR_DENIED;
+	}
+	c->counted = 1;
+	return 0;
+}
+
+/* A complete request was parsed: policy, then resolve or connect. */
+static void
+conn_on_request(struct s5_conn *c, const struct socks5_request *req)
+{
+	struct sockaddr_storage ss;
+	struct acl_match why;
+	char text[200];
+	socklen_t sl;
+
+	if (c->timer != NULL) {
+		ev_timer_cancel(c->w->loop, c->timer);
+		c->timer = NULL;
+	}
+	if (conn_target(c, req) != 0) {
+		conn_refuse(c, SOCKS5_REP_HOST_UNREACHABLE, "invalid name");
+		return;
+	}
+	if (req->cmd != SOCKS5_CMD_CONNECT) {
+		conn_refuse(c, SOCKS5_REP_CMD_UNSUPPORTED,
+		    req->cmd == SOCKS5_CMD_UDP_ASSOCIATE ?
+		    "UDP ASSOCIATE is not available in this build" :
+		    "command not supported");
+		return;
+	}
+	if (conn_check_limits(c) != 0)
+		return;
+	if (!c->host_is_name) {
+		if (net_sockaddr_parse_literal(c->host, c->port, &ss,
+		    &sl) != 0) {
+			conn_refuse(c, SOCKS5_REP_GENERAL_FAILURE,
+			    "bad address");
+			return;
+		}
+		conn_connect(c, &ss, 1);
+		return;
+	}
+	if (acl_check_name(&c->user->acl, c->host, c->port, &why) ==
+	    ACL_DENY) {
+		acl_match_format(&why, text, sizeof(text));
+		conn_refuse(c, SOCKS5_REP_NOT_ALLOWED, text);
+		return;
+	}
+	c->state = S5_RESOLVING;
+	c->rreq = net_resolve(c->w->env.resolver, c->w->loop, c->host,
+	    resolve_done, c);
+}
+
+/* Consumes as many complete messages as the current state allows. */
+static void
+conn_process(struct s5_conn *c)
+{
+	struct socks5_greeting g;
+	struct socks5_userpass up;
+	struct socks5_request req;
+	uint8_t choice[2] = { SOCKS5_VERSION, SOCKS5_AUTH_USERPASS };
+	int r = 0;
+
+	while (!c->dead && r == 0) {
+		switch (c->state) {
+		case S5_GREETING:
+			if ((r = socks5_parse_greeting(&c->in, &g)) != 0)
+				break;
+			if (!socks5_greeting_has(&g, SOCKS5_AUTH_USERPASS)) {
+				choice[1] = SOCKS5_AUTH_NOACCEPT;
+				(void)send(c->fd, choice, 2, MSG_NOSIGNAL);
+				log_info("event=auth.failure proto=socks5 "
+				    "peer=%s reason=\"no username/password "
+				    "method offered\"", c->peer_str);
+				conn_close_later(c);
+				return;
+			}
+			if (send(c->fd, choice, 2, MSG_NOSIGNAL) != 2) {
+				conn_close_later(c);
+				return;
+			}
+			c->state = S5_AUTH;
+			break;
+		case S5_AUTH:
+			if ((r = socks5_parse_userpass(&c->in, &up)) != 0) {
+				socks5_userpass_wipe(&up);
+				break;
+			}
+			conn_start_verify(c, &up);
+			return;
+		case S5_REQUEST:
+			if ((r = socks5_parse_request(&c->in, &req)) != 0) {
+				if (r == ERR_PROTO && req.atyp_unsupported)
+					conn_refuse(c,
+					    SOCKS5_REP_ATYP_UNSUPPORTED,
+					    "address type not supported");
+				break;
+			}
+			conn_on_request(c, &req);
+			return;
+		default:
+			return;	/* waiting for an async step */
+		}
+	}
+	if (r == ERR_PROTO && !c->dead) {
+		log_info("event=protocol.error proto=socks5 peer=%s state=%d",
+		    c->peer_str, (int)c->state);
+		conn_close_later(c);
+	} else if (r == ERR_INCOMPLETE && buf_len(&c->in) == c->in.max) {
+		conn_close_later(c);	/* a message larger than any valid */
+	}
+}
+
+/* Creates a worker serving listen_fd on loop. */
+struct socks5_worker *
+socks5_worker_new(struct ev *loop, const struct socks5_env *env,
+    int listen_fd)
+{
+	struct socks5_worker *w = xcalloc(1, sizeof(*w));
+
+	w->loop = loop;
+	w->env = *env;
+	w->lfd = listen_fd;
+	w->pipes = net_pipe_cache_new(64);
+	if (ev_add(loop, listen_fd, EV_READ, worker_on_accept, w) != 0) {
+		net_pipe_cache_free(w->pipes);
+		free(w);
+		return NULL;
+	}
+	ev_set_before_sleep(loop, worker_reap, w);
+	return w;
+}
+
+/* Stops accepting; the listener is closed. */
+void
+socks5_worker_stop_accepting(struct socks5_worker *w)
+{
+	if (w->lfd < 0)
+		return;
+	ev_del(w->loop, w->lfd);
+	close(w->lfd);
+	w->lfd = -1;
+}
+
+/* Live connections; readable from any thread. */
+size_t
+socks5_worker_active(const struct socks5_worker *w)
+{
+	return atomic_load(&w->nconns);
+}
+
+/* Closes everything and frees the worker. */
+void
+socks5_worker_free(struct socks5_worker *w)
+{
+	struct s5_conn *c = NULL;
+
+	if (w == NULL)
+		return;
+	socks5_worker_stop_accepting(w);
+	for (c = w->conns; c != NULL; c = c->next)
+		conn_close_later(c);
+	worker_reap(w->loop, w);
+	ev_set_before_sleep(w->loop, NULL, NULL);
+	net_pipe_cache_free(w->pipes);
+	free(w);
+}
