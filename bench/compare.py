@@ -30,7 +30,7 @@ PROFILES = {
     # seconds per bulk, cps, 1-worker exchange and latency run; idle
     # tunnels and the time bound for opening them
     "quick": {"bulk": 2.0, "cps": 3.0, "cps1": 1.5, "lat": 2.0,
-              "idle": 1000, "idle_open": 30, "upload": False},
+              "idle": 500, "idle_open": 30, "upload": False},
     "full": {"bulk": 10.0, "cps": 10.0, "cps1": 5.0, "lat": 10.0,
              "idle": 5000, "idle_open": 120, "upload": True},
 }
@@ -418,10 +418,12 @@ def measure(name, sink_port, proxy, auth, prof, workers):
     kv = run("latency", ["-d", "%g" % prof["lat"], "-s", "64"], prof["lat"])
     res["rtt_p50"] = kv.get("p50_us")
     res["rtt_p99"] = kv.get("p99_us")
+    args = ["-n", str(prof["idle"]), "-c", "4", "-d", "%g" %
+            prof["idle_open"], "--hold", "1"]
+    kv = run("idle", args + (["--pid", str(pid)] if pid else []),
+             prof["idle_open"] + 10)
+    res["idle_sys"] = kv.get("sys_kb_per_tunnel")
     if pid:
-        kv = run("idle", ["-n", str(prof["idle"]), "-c", "4",
-                          "-d", "%g" % prof["idle_open"], "--hold", "1",
-                          "--pid", str(pid)], prof["idle_open"] + 10)
         res["idle_kb"] = kv.get("kb_per_tunnel")
         res["idle_pss"] = kv.get("pss_kb_per_tunnel")
         res["rss0"] = kv.get("rss0_kb")
@@ -452,6 +454,8 @@ ROWS = [
     ("rtt_add", "added round trip p50 vs direct (µs)", 1),
     ("idle_kb", "RSS KiB per idle tunnel", 1),
     ("idle_pss", "PSS KiB per idle tunnel", 1),
+    ("idle_sys", "machine memory per idle tunnel, KiB (MemAvailable drop, "
+     "all processes + kernel)", 1),
     ("rss0", "proxy RSS at rest, KiB (summed over its processes)", 0),
 ]
 
@@ -467,7 +471,10 @@ def fmt(v, prec=0):
 def ratio(a, b):
     if a is None or b is None or b == 0:
         return "—"
-    return "%.2f" % (a / b)
+    r = a / b
+    if abs(r) >= 100:
+        return "%.0f" % r
+    return "%.2f" % r if abs(r) >= 0.1 else "%.2g" % r
 
 
 def report(cols, results, workers):

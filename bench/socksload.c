@@ -847,6 +847,27 @@ tree_mem(long root, long *rss, long *pss, int *nproc)
 	}
 }
 
+/* MemAvailable from /proc/meminfo in KiB; -1 when unknown. */
+static long
+mem_available(void)
+{
+	char line[256];
+	FILE *f = NULL;
+	long v = -1;
+
+	if ((f = fopen("/proc/meminfo", "r")) == NULL) {
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "MemAvailable:", 13) == 0) {
+			v = strtol(line + 13, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
 /* The idle mode: hold many tunnels and measure the proxy's memory. */
 static int
 run_idle(void)
@@ -854,11 +875,13 @@ run_idle(void)
 	struct worker *w = NULL;
 	long rss0 = 0, pss0 = 0, rss1 = 0, pss1 = 0, rss2 = 0, pss2 = 0;
 	int i, j, held = 0, nerr, np0 = 0, np1 = 0, np2 = 0;
+	long avail0, avail1;
 	uint64_t t0, t1;
 
 	if (opt.pid > 0) {
 		tree_mem(opt.pid, &rss0, &pss0, &np0);
 	}
+	avail0 = mem_available();
 	t0 = idle_t0 = now_ns();
 	w = calloc((size_t)opt.parallel, sizeof(*w));
 	if (w == NULL) {
@@ -883,6 +906,7 @@ run_idle(void)
 		held += w[i].nfds;
 	}
 	sleep_s(opt.hold);
+	avail1 = mem_available();
 	if (opt.pid > 0) {
 		tree_mem(opt.pid, &rss1, &pss1, &np1);
 	}
@@ -897,10 +921,13 @@ run_idle(void)
 	}
 	printf("mode=idle tunnels=%d open_seconds=%.3f rss0_kb=%ld "
 	    "rss1_kb=%ld rss_after_close_kb=%ld pss0_kb=%ld pss1_kb=%ld "
-	    "kb_per_tunnel=%.2f pss_kb_per_tunnel=%.2f procs0=%d procs1=%d "
-	    "errors=%d\n", held, (double)(t1 - t0) / 1e9, rss0, rss1, rss2,
-	    pss0, pss1, held ? (double)(rss1 - rss0) / held : 0.0,
-	    held ? (double)(pss1 - pss0) / held : 0.0, np0, np1, nerr);
+	    "kb_per_tunnel=%.2f pss_kb_per_tunnel=%.2f "
+	    "sys_kb_per_tunnel=%.2f procs0=%d procs1=%d errors=%d\n", held,
+	    (double)(t1 - t0) / 1e9, rss0, rss1, rss2, pss0, pss1,
+	    held ? (double)(rss1 - rss0) / held : 0.0,
+	    held ? (double)(pss1 - pss0) / held : 0.0,
+	    held && avail0 > 0 && avail1 > 0 ?
+	    (double)(avail0 - avail1) / held : 0.0, np0, np1, nerr);
 	(void)np2;
 	(void)pss2;
 	return held < opt.count ? 1 : 0;
