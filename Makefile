@@ -69,7 +69,7 @@ $(BUILD)/CTestTestfile.cmake: $(UNIT_SRC) Makefile
 	    $$n $(CURDIR)/$$t $$n $(CURDIR) >> $@; done
 
 run: deps all
-	@bash scripts/run-default.sh $(BUILD)/sks5
+	@SKS5_BIN=$(BUILD)/sks5 bash scripts/run-default.sh $(ARGS)
 
 # The whole suite: plain build, then the ASan+UBSan build.
 test: deps

@@ -120,6 +120,8 @@ dispatch(const struct cli_args *a, char **envp)
 		return show_config(a, envp);
 	case CLI_CMD_HASH_PASSWORD:
 		return cli__cmd_hash_password(a);
+	case CLI_CMD_QUICK_START:
+		return cli__cmd_quick_start(a, envp);
 	case CLI_CMD_INIT:
 		return cli__cmd_init(a);
 	case CLI_CMD_GENERATE_TOTP:

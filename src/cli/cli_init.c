@@ -288,8 +288,8 @@ write_all(int fd, const char *p, size_t len)
 }
 
 /* Creates path (which must not exist) with mode 0600 and writes text. */
-static int
-write_new(const char *path, const char *text, size_t len)
+int
+cli__write_new(const char *path, const char *text, size_t len)
 {
 	int fd, r, e;
 
@@ -441,7 +441,7 @@ cli__cmd_init(const struct cli_args *a)
 		    "validate; nothing written (please report this bug)");
 		goto done;
 	}
-	r = force ? write_replace(out, text, len) : write_new(out, text, len);
+	r = force ? write_replace(out, text, len) : cli__write_new(out, text, len);
 	if (r == ERR_EXISTS) {
 		rc = cli__error("%s already exists; use --force to replace "
 		    "it", out);

@@ -27,6 +27,7 @@ enum cli_cmd_id {
 	CLI_CMD_COMPLETIONS,
 	CLI_CMD_MANPAGE,
 	CLI_CMD_HELP,
+	CLI_CMD_QUICK_START,
 };
 
 /* How an option's value is completed by the shell scripts. */
@@ -146,6 +147,10 @@ int	cli__hash_password(const char *pw, char *out, size_t outlen);
 /* Subcommands: each returns the exit code. */
 int	cli__cmd_hash_password(const struct cli_args *a);
 int	cli__cmd_init(const struct cli_args *a);
+int	cli__cmd_quick_start(const struct cli_args *a, char **envp);
+/* Creates path (which must not exist) with mode 0600 and writes text:
+ * 0, ERR_EXISTS or ERR_IO. */
+int	cli__write_new(const char *path, const char *text, size_t len);
 int	cli__cmd_generate_totp(const struct cli_args *a);
 int	cli__cmd_health_check(const struct cli_args *a);
 int	cli__cmd_ssh_config(const struct cli_args *a);

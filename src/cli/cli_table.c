@@ -69,6 +69,19 @@ static const struct cli_opt init_opts[] = {
 	{ NULL, 0, CLI_VAL_NONE, NULL, NULL, NULL, 0, NULL },
 };
 
+static const struct cli_opt quick_opts[] = {
+	{ "username", 0, CLI_VAL_TEXT, "NAME", "user", NULL, 0,
+	    "name of the one user" },
+	{ "password", 0, CLI_VAL_TEXT, "PASSWORD", NULL, NULL, 0,
+	    "its password (default: 20 random characters, printed once)" },
+	{ "socks5-listen", 0, CLI_VAL_TEXT, "ADDR", NULL, NULL, 0,
+	    "also serve SOCKS5 here, e.g. 127.0.0.1:1080" },
+	{ "save-config", 0, CLI_VAL_FILE, "PATH", NULL, NULL, 0,
+	    "also write the generated configuration (mode 0600; never "
+	    "replaces a file)" },
+	{ NULL, 0, CLI_VAL_NONE, NULL, NULL, NULL, 0, NULL },
+};
+
 static const struct cli_opt totp_opts[] = {
 	{ "username", 0, CLI_VAL_TEXT, "NAME", NULL, NULL, 0,
 	    "account name shown by the authenticator app" },
@@ -122,6 +135,13 @@ const struct cli_cmd cli__cmds[] = {
 	    "unless --force is given.",
 	    "sks5 init --preset bastion --username alice -o config.toml",
 	    init_opts },
+	{ CLI_CMD_QUICK_START, "quick-start",
+	    "run a server at once with generated defaults", NULL, 0, NULL,
+	    "Builds a configuration in memory with one user and safe "
+	    "defaults, prints how to connect, and runs the server in the "
+	    "foreground. No configuration file is read. The password is "
+	    "printed only when it was generated; its hash never is.",
+	    "sks5 quick-start --socks5-listen 127.0.0.1:1080", quick_opts },
 	{ CLI_CMD_GENERATE_TOTP, "generate-totp",
 	    "create a TOTP secret and its otpauth:// URL", "[USERNAME]", 0,
 	    NULL,

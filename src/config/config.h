@@ -127,6 +127,7 @@ struct cfg_security {
 	struct cfg_strv	 ban_whitelist;
 	int		 ip_guard_enabled;
 	struct cfg_strv	 ip_guard_allow;
+	uint64_t	 auth_cache_ttl;	/* seconds; 0 = off */
 	struct cfg_strv	 totp_required_for;
 	uint32_t	 max_new_connections_per_ip_per_minute;
 	int		 ip_reputation_enabled;

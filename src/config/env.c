@@ -84,6 +84,7 @@ static const struct envvar {
 	{ "SKS5_BAN_WHITELIST", "security.ban_whitelist", ENV_E },
 	{ "SKS5_IP_GUARD_ENABLED", "security.ip_guard_enabled", ENV_E },
 	{ "SKS5_IP_GUARD_ALLOW", "security.ip_guard_allow", ENV_E },
+	{ "SKS5_AUTH_CACHE_TTL", "security.auth_cache_ttl", ENV_E },
 	{ "SKS5_TOTP_REQUIRED_FOR", "security.totp_required_for", ENV_E },
 	{ "SKS5_MAX_NEW_CONNECTIONS_PER_IP_PER_MINUTE",
 	    "security.max_new_connections_per_ip_per_minute", ENV_E },

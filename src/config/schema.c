@@ -152,6 +152,9 @@ static const struct cfg__key security_keys[] = {
 	    "reserved ranges (anti-SSRF)"),
 	KV(S, ip_guard_allow, "Networks exempt from ip_guard (CIDR or plain "
 	    "IP), e.g. an internal range users may reach"),
+	KU64(S, auth_cache_ttl, 300, "Seconds a verified password is "
+	    "remembered (as a keyed digest) so repeat logins skip Argon2id; "
+	    "0 = off"),
 	KV(S, totp_required_for, "Protocols requiring TOTP: \"ssh\", "
 	    "\"socks5\""),
 	KU32(S, max_new_connections_per_ip_per_minute, 0, "Pre-auth "

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Reports out-of-memory and stops: the one condition we do not survive. */
 static void
@@ -112,4 +113,13 @@ util_ct_memcmp(const void *a, const void *b, size_t n)
 	for (i = 0; i < n; i++)
 		acc |= (unsigned char)(x[i] ^ y[i]);
 	return acc != 0;
+}
+
+uint64_t
+util_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }

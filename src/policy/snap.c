@@ -13,6 +13,7 @@ policy_state_new(void)
 	struct policy_state *st = xcalloc(1, sizeof(*st));
 
 	pthread_mutex_init(&st->lock, NULL);
+	st->auth_cache = authcache_new(4096);
 	return st;
 }
 
@@ -29,6 +30,7 @@ policy_state_free(struct policy_state *st)
 		free(st->users[i]);
 	}
 	free(st->users);
+	authcache_free(st->auth_cache);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }

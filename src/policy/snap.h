@@ -18,6 +18,7 @@
 
 #include "config/config.h"
 #include "policy/acl.h"
+#include "policy/authcache.h"
 
 /* Live counters of one user name; they live as long as the process. */
 struct policy_user_state {
@@ -38,6 +39,7 @@ struct policy_state {
 	_Atomic uint32_t		 handshakes;	/* not yet proxying */
 	_Atomic uint64_t		 streams_total;
 	_Atomic uint64_t		 bytes_total;
+	struct authcache		*auth_cache;	/* see authcache.h */
 };
 
 /* One user as the data plane sees it. */

@@ -53,7 +53,10 @@ struct s5_conn;
  * needs so that it never touches the connection from the worker thread. */
 struct s5_verify {
 	struct s5_conn	*conn;		/* NULL once the conn is gone */
+	struct policy_snap *snap;	/* keeps hash and user alive */
+	const char	*user;		/* NULL for unknown users */
 	char		*hash;		/* borrowed from the snapshot */
+	uint64_t	 cache_ttl_ms;	/* 0: do not remember */
 	char		 pass[256];
 	size_t		 plen;
 };
@@ -337,6 +340,8 @@ conn_on_io(struct ev *loop, int fd, unsigned revents, void *arg)
 	conn_process(c);
 }
 
+static void	auth_verdict(struct s5_conn *, int, int);
+
 /* Runs on a pool thread: the Argon2id check. */
 static int
 verify_work(void *arg)
@@ -345,6 +350,9 @@ verify_work(void *arg)
 	int ok;
 
 	ok = crypto_pwhash_str_verify(v->hash, v->pass, v->plen) == 0;
+	if (ok && v->user != NULL && v->cache_ttl_ms != 0)
+		authcache_put(v->snap->state->auth_cache, v->user, v->hash,
+		    v->pass, v->plen, util_mono_ms(), v->cache_ttl_ms);
 	util_wipe(v->pass, sizeof(v->pass));
 	return ok;
 }
@@ -355,14 +363,23 @@ verify_done(void *arg, int ok)
 {
 	struct s5_verify *v = arg;
 	struct s5_conn *c = v->conn;
-	unsigned char st[2] = { SOCKS5_USERPASS_VERSION,
-	    SOCKS5_AUTH_STATUS_OK };
 
 	util_wipe(v->pass, sizeof(v->pass));
+	policy_snap_unref(v->snap);
 	free(v);
 	if (c == NULL)
 		return;	/* the connection closed meanwhile */
 	c->verify = NULL;
+	auth_verdict(c, ok, 0);
+}
+
+/* Acts on a password verdict: the reply, or the failure delay. */
+static void
+auth_verdict(struct s5_conn *c, int ok, int cached)
+{
+	unsigned char st[2] = { SOCKS5_USERPASS_VERSION,
+	    SOCKS5_AUTH_STATUS_OK };
+
 	if (!ok || c->user == NULL) {
 		if (c->user != NULL)
 			atomic_fetch_add(&c->user->state->auth_failures, 1);
@@ -377,7 +394,8 @@ verify_done(void *arg, int ok)
 		return;
 	}
 	log_info("event=auth.success proto=socks5 peer=%s user=%s "
-	    "method=password", c->peer_str, c->user->cfg->username);
+	    "method=password%s", c->peer_str, c->user->cfg->username,
+	    cached ? " cached=1" : "");
 	c->host[0] = '\0';
 	if (send(c->fd, st, sizeof(st), MSG_NOSIGNAL) != sizeof(st)) {
 		conn_close_later(c);
@@ -391,16 +409,30 @@ verify_done(void *arg, int ok)
 static void
 conn_start_verify(struct s5_conn *c, struct socks5_userpass *up)
 {
-	struct s5_verify *v = xcalloc(1, sizeof(*v));
+	struct s5_verify *v;
 	const struct policy_user *u = NULL;
+	uint64_t ttl_ms = c->snap->cfg->security.auth_cache_ttl * 1000;
 
 	u = policy_snap_user(c->snap, up->user);
 	/* Keep the name for the log line until the request replaces it. */
 	snprintf(c->host, sizeof(c->host), "%s", up->user);
+	if (u != NULL && u->cfg->password_hash != NULL && up->plen > 0 &&
+	    ttl_ms != 0 && authcache_check(c->snap->state->auth_cache,
+	    u->cfg->username, u->cfg->password_hash, up->pass, up->plen,
+	    util_mono_ms())) {
+		socks5_userpass_wipe(up);
+		c->user = u;
+		auth_verdict(c, 1, 1);
+		return;
+	}
+	v = xcalloc(1, sizeof(*v));
 	v->conn = c;
+	v->snap = policy_snap_ref(c->snap);
 	/* Unknown users and key-only users cost the same Argon2id work. */
 	if (u != NULL && u->cfg->password_hash != NULL && up->plen > 0) {
 		v->hash = u->cfg->password_hash;
+		v->user = u->cfg->username;
+		v->cache_ttl_ms = ttl_ms;
 		c->user = u;
 	} else {
 		v->hash = c->snap->dummy_hash;
@@ -416,6 +448,7 @@ conn_start_verify(struct s5_conn *c, struct socks5_userpass *up)
 		log_warn("event=auth.busy proto=socks5 peer=%s msg=\"password "
 		    "check queue full\"", c->peer_str);
 		util_wipe(v->pass, sizeof(v->pass));
+		policy_snap_unref(v->snap);
 		free(v);
 		c->verify = NULL;
 		conn_close_later(c);

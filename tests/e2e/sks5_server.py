@@ -45,13 +45,18 @@ def free_port(family=socket.AF_INET, host="127.0.0.1"):
 class Server:
     """One sks5 process with a generated config."""
 
-    def __init__(self, tmp_path, body, isolate=True):
+    def __init__(self, tmp_path, body, isolate=True, args=None):
+        """Runs `sks5 -c config.toml` with body as the file, or, when args
+        is given, `sks5 ARGS...` (body is then ignored)."""
         self.dir = tmp_path
         self.cfg = tmp_path / "config.toml"
-        self.cfg.write_text(body)
-        os.chmod(self.cfg, 0o600)
         self.log = tmp_path / "sks5.log"
-        cmd = [binary(), "-c", str(self.cfg)]
+        if args is None:
+            self.cfg.write_text(body)
+            os.chmod(self.cfg, 0o600)
+            cmd = [binary(), "-c", str(self.cfg)]
+        else:
+            cmd = [binary()] + list(args)
         if isolate and can_isolate_dns():
             hosts = tmp_path / "hosts"
             resolv = tmp_path / "resolv.conf"
@@ -62,7 +67,7 @@ class Server:
                    'mount --bind "$2" /etc/resolv.conf && shift 2 && exec "$@"',
                    "sh", str(hosts), str(resolv)] + cmd
         self.errf = open(self.log, "w+")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, cwd=str(tmp_path),
                                      stdout=subprocess.DEVNULL, stderr=self.errf)
 
     def wait_port(self, port, host="127.0.0.1", timeout=15):

@@ -194,6 +194,23 @@ def test_wrong_password_is_refused(sks5, echo_server):
     s.wait_log("event=auth.failure")
 
 
+@pytest.mark.parametrize("ttl", [None, 0])
+def test_auth_cache(sks5, echo_server, ttl):
+    s = sks5(extra_sec="" if ttl is None else "auth_cache_ttl = %d" % ttl)
+    for _ in range(3):
+        c, rep, _ = socks_connect(s.port, 1, "127.0.0.1", echo_server)
+        assert rep == 0
+        c.close()
+    # a remembered success never lets a wrong password in
+    c, rep, _ = socks_connect(s.port, 1, "127.0.0.1", echo_server,
+                              password=PASSWORD + "x")
+    assert rep == "authfail"
+    c.close()
+    s.wait_log("event=auth.failure")
+    cached = s.text().count("cached=1")
+    assert cached == (2 if ttl is None else 0), s.text()
+
+
 def test_no_acceptable_method(sks5):
     s = sks5()
     c, rep, _ = socks_connect(s.port, 1, "127.0.0.1", 1, methods=b"\x00")
@@ -342,7 +359,7 @@ def test_slow_client_is_cut_at_handshake_timeout(sks5):
 def test_many_concurrent_tunnels(sks5, echo_server):
     s = sks5()
     conns = []
-    for i in range(100):
+    for i in range(500):
         c, rep, _ = socks_connect(s.port, 1, "127.0.0.1", echo_server)
         assert rep == 0
         conns.append(c)
@@ -357,7 +374,7 @@ def test_large_transfer_checksum(sks5, echo_server):
     s = sks5()
     c, rep, _ = socks_connect(s.port, 1, "127.0.0.1", echo_server)
     assert rep == 0
-    total = 16 * 1024 * 1024
+    total = 100 * 1024 * 1024
     block = os.urandom(65536)
     sent = hashlib.sha256()
     recvd = hashlib.sha256()
@@ -382,6 +399,22 @@ def test_large_transfer_checksum(sks5, echo_server):
     sent.update(b"bye")
     assert count[0] == total + 3
     assert recvd.hexdigest() == sent.hexdigest()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("ip")
+                    or not shutil.which("unshare"),
+                    reason="needs root, ip and unshare for a network namespace")
+def test_unreachable_codes_in_netns(tmp_path):
+    probe = os.path.join(os.path.dirname(__file__), "netns_probe.py")
+    r = subprocess.run(["unshare", "-n", "-m", "/usr/bin/python3", probe,
+                        str(tmp_path)], capture_output=True, text=True,
+                       timeout=60, env=dict(os.environ))
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.split("\n")
+    # 0x03 network unreachable; 0x06 TTL expired (connect timed out)
+    assert "10.9.9.9 3" in lines, r.stdout + r.stderr
+    assert "192.0.2.5 6" in lines, r.stdout + r.stderr
+    assert "exit 0" in lines, r.stdout + r.stderr
 
 
 def test_graceful_shutdown_waits_for_tunnel(tmp_path, echo_server):
