@@ -5,9 +5,17 @@
  * Each direction is a small state machine over one staging area: a pipe
  * (splice mode: socket -> pipe -> socket, the bytes never enter user
  * space) or a buffer (copy mode: read/send). A direction first drains its
- * staging area into the output, and reads more input only once it is
- * empty, so a direction whose output is full stops reading until EV_WRITE
- * comes. Both fds are watched edge-triggered for reading and writing all
+ * staging area into the output. In copy mode it reads more input only once
+ * the buffer is empty; in splice mode it also tops the pipe up while the
+ * output is busy, so the sender's window stays open. Either way a
+ * direction whose output is full stops reading once its staging area is
+ * full, until EV_WRITE comes.
+ *
+ * A splice direction holds its pipe only while bytes are in flight: when
+ * its input runs dry (EAGAIN) with the pipe empty, the pipe goes back to
+ * the loop's cache, and the next read takes one again. An idle tunnel
+ * therefore costs no pipe at all, and a few cached pipes serve many
+ * tunnels. Both fds are watched edge-triggered for reading and writing all
  * the time; readiness is remembered in in_ready/out_ready and cleared on
  * EAGAIN. A read budget per direction and wakeup keeps one busy relay
  * from starving the others: when it is spent the relay comes back from a
@@ -38,7 +46,8 @@
 
 #define RELAY_BUDGET	(256 * 1024)
 #define RELAY_BUF	(32 * 1024)
-#define RELAY_PIPE	(64 * 1024)	/* also the Linux default */
+#define RELAY_PIPE_DEF	(64 * 1024)	/* the Linux default */
+#define RELAY_PIPE	(256 * 1024)	/* what relays ask for */
 
 /* pump() results. */
 #define RELAY_OK	0
@@ -74,6 +83,7 @@ struct net_relay {
 	uint64_t		 last_active;
 	size_t			 budget;
 	size_t			 chunk;		/* pipe or buffer capacity */
+	int			 pipe_size;	/* asked of new pipes */
 	int			 copy;
 	int			 finished;
 	enum net_relay_reason	 reason;
@@ -140,7 +150,7 @@ relay_pipe_get(struct net_pipe_cache *pc, int size, int p[2])
 		p[0] = p[1] = -1;
 		return ERR_IO;
 	}
-	if (size != RELAY_PIPE && fcntl(p[0], F_SETPIPE_SZ, size) < 0) {
+	if (size != RELAY_PIPE_DEF && fcntl(p[0], F_SETPIPE_SZ, size) < 0) {
 		log_debug("F_SETPIPE_SZ %d: %s", size, strerror(errno));
 	}
 	return 0;
@@ -174,7 +184,11 @@ relay_read(struct net_relay *r, struct relay_dir *d)
 		d->off = 0;
 		return read(d->in, d->buf, r->chunk);
 	}
-	return splice(d->in, NULL, d->pipe[1], NULL, r->chunk,
+	if (d->pipe[0] < 0 &&
+	    relay_pipe_get(r->pipes, r->pipe_size, d->pipe) != 0) {
+		return -1;	/* errno from pipe2(), e.g. EMFILE */
+	}
+	return splice(d->in, NULL, d->pipe[1], NULL, r->chunk - d->pending,
 	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 }
 
@@ -238,13 +252,16 @@ relay_pump(struct net_relay *r, struct relay_dir *d)
 		if ((rc = relay_flush(r, d)) != RELAY_OK) {
 			return rc;
 		}
-		if (d->pending > 0 || d->done) {
+		if (d->done || (d->pending > 0 &&
+		    (r->copy || d->eof || d->pending >= r->chunk ||
+		    d->out_ready))) {
 			return RELAY_OK;	/* waiting for EV_WRITE */
 		}
-		if (d->eof) {
+		if (d->eof && d->pending == 0) {
 			/* ENOTCONN: the peer is gone; the other side sees. */
 			(void)shutdown(d->out, SHUT_WR);
 			d->done = 1;
+			relay_pipe_put(r->pipes, d->pipe, 1);
 			return RELAY_OK;
 		}
 		if (!d->in_ready) {
@@ -256,13 +273,23 @@ relay_pump(struct net_relay *r, struct relay_dir *d)
 		}
 		n = relay_read(r, d);
 		if (n > 0) {
-			d->pending = (size_t)n;
+			d->pending += (size_t)n;
 			d->used += (size_t)n;
 			r->last_active = ev_now_ms(r->loop);
 		} else if (n == 0) {
 			d->eof = 1;
+		} else if (errno == EAGAIN && d->pending > 0) {
+			/* The pipe is full (its slots may hold less than its
+			 * byte size) or the input is dry: we cannot tell, so
+			 * in_ready stays set and the read is retried once the
+			 * flush has emptied the pipe. */
+			return RELAY_OK;
 		} else if (errno == EAGAIN) {
 			d->in_ready = 0;
+			if (!r->copy) {
+				/* dry: an idle tunnel keeps no pipe */
+				relay_pipe_put(r->pipes, d->pipe, 1);
+			}
 		} else if (errno != EINTR) {
 			log_debug("relay read fd=%d: %s", d->in,
 			    strerror(errno));
@@ -421,16 +448,20 @@ relay_setup_staging(struct net_relay *r, const struct net_relay_opts *o)
 	int i, e, size = o->pipe_size > 0 ? o->pipe_size : RELAY_PIPE;
 
 	r->copy = o->copy;
+	r->pipe_size = size;
 	if (!r->copy) {
-		if (relay_pipe_get(r->pipes, size, r->d[0].pipe) != 0 ||
-		    relay_pipe_get(r->pipes, size, r->d[1].pipe) != 0) {
+		/* One pipe up front proves splice is possible; it goes back
+		 * to the cache when the direction runs dry. */
+		if (relay_pipe_get(r->pipes, size, r->d[0].pipe) != 0) {
 			e = errno;
 			log_warn("no pipe for splice (%s): copy mode",
 			    strerror(e));
-			relay_pipe_put(r->pipes, r->d[0].pipe, 1);
 			r->copy = 1;
 		} else {
-			r->chunk = (size_t)size;
+			r->chunk = (size_t)fcntl(r->d[0].pipe[0],
+			    F_GETPIPE_SZ);
+			if ((ssize_t)r->chunk <= 0)
+				r->chunk = RELAY_PIPE_DEF;
 		}
 	}
 	if (r->copy) {

@@ -617,6 +617,69 @@ many(struct ev *ev, int copy)
 	assert_int_equal(count_fds(), before);
 }
 
+/* Reads exactly n bytes from a nonblocking fd while running the loop. */
+static void
+pump_read(struct ev *ev, int fd, size_t n)
+{
+	char buf[4096];
+	size_t got = 0;
+	ssize_t r;
+	int k;
+
+	for (k = 0; k < 2000 && got < n; k++) {
+		assert_true(ev_run_once(ev, 5) >= 0);
+		while ((r = read(fd, buf, sizeof(buf))) > 0)
+			got += (size_t)r;
+	}
+	assert_int_equal(got, n);
+}
+
+/* Tunnels that went quiet hold no pipe: only the cache keeps a few. */
+static void
+test_idle_relays_hold_no_pipes(void **state)
+{
+	struct fixture *f = *state;
+	static struct rig g[20];
+	struct net_relay_opts o;
+	struct net_pipe_cache *pc = net_pipe_cache_new(4);
+	char msg[1000];
+	int before, i, k;
+
+	memset(&o, 0, sizeof(o));
+	memset(msg, 'x', sizeof(msg));
+	o.pipes = pc;
+	for (i = 0; i < 20; i++) {
+		rig_open(&g[i], f->ev, i % 2);
+		assert_int_equal(fcntl(g[i].ca.fd, F_SETFL, O_NONBLOCK), 0);
+		assert_int_equal(fcntl(g[i].sb.fd, F_SETFL, O_NONBLOCK), 0);
+	}
+	before = count_fds();
+	for (i = 0; i < 20; i++) {
+		g[i].r = net_relay_new(f->ev, g[i].fd_a, g[i].fd_b, &o,
+		    on_done, &g[i].d);
+		assert_non_null(g[i].r);
+		assert_int_equal(write(g[i].ca.fd, msg, sizeof(msg)),
+		    sizeof(msg));
+		pump_read(f->ev, g[i].sb.fd, sizeof(msg));
+		assert_int_equal(write(g[i].sb.fd, msg, sizeof(msg)),
+		    sizeof(msg));
+		pump_read(f->ev, g[i].ca.fd, sizeof(msg));
+	}
+	for (k = 0; k < 20; k++)
+		assert_true(ev_run_once(f->ev, 1) >= 0);
+	assert_true(net_relay_is_copy(g[0].r) == 0);
+	/* the 40 relay sockets are still open; pipes only in the cache */
+	assert_true(net_pipe_cache_count(pc) >= 1);
+	assert_int_equal(count_fds(), before +
+	    2 * (int)net_pipe_cache_count(pc));
+	for (i = 0; i < 20; i++) {
+		net_relay_free(g[i].r);
+		close(g[i].ca.fd);
+		close(g[i].sb.fd);
+	}
+	net_pipe_cache_free(pc);
+}
+
 static void
 test_many_relays(void **state)
 {
@@ -638,6 +701,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_idle_timeout, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_idle_relays_hold_no_pipes,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_gone, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_free_early_and_in_done,
