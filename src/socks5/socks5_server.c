@@ -26,6 +26,7 @@
 #include "core/util.h"
 #include "net/net.h"
 #include "policy/acl.h"
+#include "policy/events.h"
 #include "policy/snap.h"
 #include "socks5/socks5_wire.h"
 
@@ -195,12 +196,35 @@ conn_reply(struct s5_conn *c, uint8_t rep, const struct sockaddr *bnd)
 	return r;
 }
 
+/* Publishes a stream event for this connection. */
+static void
+conn_emit(struct s5_conn *c, enum stream_phase phase, uint64_t up,
+    uint64_t down, const char *outcome, int code)
+{
+	struct stream_event ev;
+
+	ev.phase = phase;
+	ev.proto = "socks5";
+	ev.user = c->user != NULL ? c->user->cfg->username : "-";
+	ev.source = c->peer_str;
+	ev.host = c->host;
+	ev.port = c->port;
+	ev.bytes_up = up;
+	ev.bytes_down = down;
+	ev.duration_ms = ev_now_ms(c->w->loop) - c->t_start;
+	ev.outcome = outcome;
+	ev.code = code;
+	stream_emit(&ev);
+}
+
 /* Answers a refused request with rep, logs why, and closes. */
 static void
 conn_refuse(struct s5_conn *c, uint8_t rep, const char *why)
 {
 	int logged = c->snap->cfg->logging.log_denied_connections;
 
+	if (c->user != NULL)
+		conn_emit(c, STREAM_REFUSED, 0, 0, why, rep);
 	if (rep != SOCKS5_REP_NOT_ALLOWED || logged)
 		log_info("event=connection.refused proto=socks5 peer=%s "
 		    "user=%s target=%s:%u rep=0x%02x reason=\"%s\"",
@@ -491,6 +515,7 @@ relay_done(void *arg, uint64_t up, uint64_t down,
 	    (unsigned long long)(ev_now_ms(c->w->loop) - c->t_start),
 	    why[reason]);
 	atomic_fetch_add(&c->snap->state->bytes_total, up + down);
+	conn_emit(c, STREAM_END, up, down, why[reason], 0);
 	conn_close_later(c);
 }
 
@@ -544,6 +569,7 @@ connect_done(void *arg, const struct net_connect_result *res)
 	log_info("event=connection.open proto=socks5 peer=%s user=%s "
 	    "target=%s:%u", c->peer_str, c->user->cfg->username, c->host,
 	    c->port);
+	conn_emit(c, STREAM_START, 0, 0, "connected", 0);
 }
 
 /* Addresses are known: anti-SSRF and ACL on every one, then connect. */

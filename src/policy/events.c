@@ -1,0 +1,50 @@
+/* Stream events: see events.h. */
+#include "policy/events.h"
+
+#include <stddef.h>
+
+static struct {
+	stream_hook_fn	 fn;
+	void		*arg;
+} hooks[STREAM_HOOKS_MAX];
+static int nhooks;
+
+int
+stream_hook_add(stream_hook_fn fn, void *arg)
+{
+	if (fn == NULL || nhooks >= STREAM_HOOKS_MAX)
+		return -1;
+	hooks[nhooks].fn = fn;
+	hooks[nhooks].arg = arg;
+	nhooks++;
+	return 0;
+}
+
+void
+stream_hooks_clear(void)
+{
+	nhooks = 0;
+}
+
+void
+stream_emit(const struct stream_event *ev)
+{
+	int i;
+
+	for (i = 0; i < nhooks; i++)
+		hooks[i].fn(ev, hooks[i].arg);
+}
+
+const char *
+stream_phase_str(enum stream_phase p)
+{
+	switch (p) {
+	case STREAM_START:
+		return "start";
+	case STREAM_END:
+		return "end";
+	case STREAM_REFUSED:
+		return "refused";
+	}
+	return "?";
+}
