@@ -33,7 +33,7 @@ run_tree() { # run_tree DIR TAG
 		"$OUT/ctest-$tag.log" | grep -v '  OK  ' | tail -n 40
 	echo "== end-to-end tests ($tag)"
 	SKS5_BUILD="$dir" "$PY" -m pytest -q -p no:cacheprovider \
-		--junitxml="$OUT/pytest-$tag.xml" tests/e2e 2>&1 | tail -n 25
+		--junitxml="$OUT/pytest-$tag.xml" tests/e2e < /dev/null 2>&1 | tail -n 25
 }
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}

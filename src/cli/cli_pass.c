@@ -92,13 +92,15 @@ read_tty(const char *prompt, char *buf, size_t len)
 	}
 	quiet = saved;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
-	fputs(prompt, stderr);
-	fflush(stderr);
+	/* Echo goes off (dropping earlier type-ahead) BEFORE the prompt
+	 * shows, so an answer typed after the prompt is never flushed. */
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0) {
 		r = ERR_IO;
 	} else {
+		fputs(prompt, stderr);
+		fflush(stderr);
 		r = read_line(STDIN_FILENO, buf, len);
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	}
 	fputc('\n', stderr);
 	for (i = 0; i < 4; i++) {

@@ -201,6 +201,8 @@ def pty_run(args, tmp_path, answers):
             os.write(fd, pending[0][1].encode() + b"\n")
             seen += b"<sent>"
             pending.pop(0)
+    if pending or time.time() >= deadline:
+        os.kill(pid, 9)      # never hang the suite on a stuck prompt
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
