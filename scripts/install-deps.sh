@@ -6,13 +6,14 @@ set -euo pipefail
 
 # Build: compiler, pkg-config, the libraries of DESIGN.md.
 # Test: cmocka under ctest, Debian's pytest, real clients (ssh, curl),
-# oathtool as the TOTP oracle, clang + libFuzzer runtime for `make fuzz`.
+# oathtool as the TOTP oracle, iproute2 for network-namespace tests, zsh and
+# fish for the completion tests, clang + libFuzzer runtime for `make fuzz`.
 PKGS=(
 	build-essential pkg-config cmake
 	libssl-dev libsodium-dev libjansson-dev libssh-dev libmicrohttpd-dev
 	libmaxminddb-dev libcurl4-openssl-dev
 	libcmocka-dev python3 python3-pytest
-	openssh-client curl oathtool
+	openssh-client curl oathtool iproute2 zsh fish
 	clang libclang-rt-14-dev
 )
 
