@@ -156,7 +156,10 @@ task_stop_accepting(struct ev *loop, void *arg)
 	struct worker *w = arg;
 
 	(void)loop;
-	socks5_worker_stop_accepting(w->s5);
+	/* The loop may have ended first (then ev_free runs this task after
+	 * the worker was freed): nothing is left to stop. */
+	if (w->s5 != NULL)
+		socks5_worker_stop_accepting(w->s5);
 }
 
 /* Opens every listener first, so that a bad address is a start-up error,
