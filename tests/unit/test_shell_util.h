@@ -237,6 +237,9 @@ vt_put(struct vt *v, const unsigned char *u, size_t n)
 	}
 	memcpy(v->cell[v->r][v->c], u, n);
 	v->cell[v->r][v->c][n] = '\0';
+	if (n == 1 && u[0] == ' ') {
+		v->cell[v->r][v->c][0] = '\0';	/* a space is a blank */
+	}
 	if (w == 2 && v->c + 1 < v->cols) {
 		v->cell[v->r][v->c + 1][0] = '\0';
 	}
@@ -333,7 +336,7 @@ vt_feed(struct vt *v, const char *s, size_t n)
 }
 
 /* The screen as text: rows joined with '\n', trailing blanks and
- * empty rows dropped. Static buffer. */
+ * empty rows dropped (a terminal shows no difference). Static buffer. */
 static inline const char *
 vt_text(const struct vt *v)
 {
