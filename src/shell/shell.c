@@ -354,7 +354,11 @@ shell_input(struct shell *sh, const void *buf, size_t len)
 			logout(sh);
 			break;
 		case SHELL_LINE_TAB:
-			shell__complete(sh);
+			if (sh->ctx.cfg->shell.autocomplete) {
+				shell__complete(sh);
+			} else {
+				shell__out(sh, "\007", 1);
+			}
 			break;
 		case SHELL_LINE_INTR:
 			sh->status = 130;

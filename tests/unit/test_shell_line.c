@@ -399,16 +399,37 @@ test_completion_perms(void **state)
 }
 
 static void
+test_no_autocomplete(void **state)
+{
+	struct cfg *c = t_cfg("", "");
+	struct t_out o = { NULL, 0, 0 };
+	struct shell_ctx x;
+	struct shell *sh = NULL;
+
+	(void)state;
+	c->shell.autocomplete = 0;
+	t_ctx(&x, c, NULL, NULL);
+	sh = shell_new(&x, 80, 24, t_write, &o);
+	shell_start(sh);
+	shell_input(sh, "who", 3);
+	t_reset(&o);
+	shell_input(sh, "\t", 1);
+	assert_string_equal(t_str(&o), "\007");
+	assert_string_equal(sh->line.text, "who");
+	shell_free(sh);
+	t_reset(&o);
+	cfg_free(c);
+}
+
+static void
 test_colors_prompt(void **state)
 {
-	struct cfg *c = t_cfg("[shell]\nprompt = \"> \"\n", "");
 	struct cfg *nc = t_cfg("", "colors = false\n");
 	struct t_out o = { NULL, 0, 0 };
 	struct shell_ctx x;
 	struct shell *sh = NULL;
 
 	(void)state;
-	assert_null(c);	/* [shell] twice is a TOML error */
 	t_ctx(&x, nc, NULL, NULL);
 	x.term = "xterm-256color";
 	sh = shell_new(&x, 80, 24, t_write, &o);
@@ -645,6 +666,7 @@ main(void)
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_completion),
 		cmocka_unit_test(test_completion_perms),
+		cmocka_unit_test(test_no_autocomplete),
 		cmocka_unit_test(test_colors_prompt),
 		cmocka_unit_test(test_tokenizer),
 		cmocka_unit_test(test_tokenizer_limits),
