@@ -42,14 +42,20 @@ shell__flush(struct shell *sh)
 void
 shell__out(struct shell *sh, const void *p, size_t n)
 {
-	if (buf_put(&sh->out, p, n) != 0 || buf_len(&sh->out) > OUT_FLUSH) {
-		shell__flush(sh);
-		if (buf_len(&sh->out) == 0 && n > OUT_FLUSH && sh->werr == 0) {
-			/* too large for the buffer: write it directly */
-			if (sh->write(sh->warg, p, n) < 0) {
-				sh->werr = ERR_IO;
-			}
+	if (buf_put(&sh->out, p, n) == 0) {
+		if (buf_len(&sh->out) > OUT_FLUSH) {
+			shell__flush(sh);
 		}
+		return;
+	}
+	/* The buffer is full: send what it holds, then these bytes. */
+	shell__flush(sh);
+	if (n > OUT_FLUSH) {
+		if (sh->werr == 0 && sh->write(sh->warg, p, n) < 0) {
+			sh->werr = ERR_IO;
+		}
+	} else {
+		(void)buf_put(&sh->out, p, n);
 	}
 }
 

@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
+
 #include "test_shell_util.h"
 
 struct fix {
@@ -590,6 +592,85 @@ test_many_commands(void **state)
 	fix_free(f);
 }
 
+/* Sessions of one user in parallel threads share one store. */
+struct worker {
+	struct fix	*f;
+	int		 id;
+	int		 ok;
+};
+
+static int
+discard(void *arg, const void *p, size_t n)
+{
+	(void)arg;
+	(void)p;
+	(void)n;
+	return 0;
+}
+
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+	struct shell *sh = shell_new(&w->f->x, 80, 24, discard, NULL);
+	char line[64];
+	int i;
+
+	shell_start(sh);
+	for (i = 0; i < 100; i++) {
+		snprintf(line, sizeof(line), "bookmark add b%d_%d h:%d\r",
+		    w->id, i % 10, i + 1);
+		shell_input(sh, line, strlen(line));
+		snprintf(line, sizeof(line), "alias add a%d echo %d\r",
+		    w->id, i);
+		shell_input(sh, line, strlen(line));
+		shell_input(sh, "bookmark list\r", 14);
+		snprintf(line, sizeof(line), "bookmark del b%d_%d\r", w->id,
+		    (i + 5) % 10);
+		shell_input(sh, line, strlen(line));
+	}
+	w->ok = shell_exec(&w->f->x, "history", discard, NULL) == 0;
+	shell_free(sh);
+	return NULL;
+}
+
+static void
+test_store_threads(void **state)
+{
+	struct fix *f = fix_new("[motd]\nenabled = false\n", "");
+	struct worker w[4];
+	pthread_t tid[4];
+	int i;
+
+	(void)state;
+	shell_store_free(f->st);
+	f->st = shell_store_new(1000, 1000);
+	f->x.store = f->st;
+	for (i = 0; i < 4; i++) {
+		w[i].f = f;
+		w[i].id = i;
+		w[i].ok = 0;
+		assert_int_equal(pthread_create(&tid[i], NULL, work, &w[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(tid[i], NULL);
+		assert_int_equal(w[i].ok, 1);
+	}
+	/* each worker ends with b5..b9 of its bookmarks and one alias */
+	assert_int_equal(t_exec(&f->x, "bookmark list", &f->o), 0);
+	for (i = 0; i < 4; i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "  b%d_5 -> h:", i);
+		assert_non_null(strstr(t_str(&f->o), want));
+		snprintf(want, sizeof(want), "  b%d_4 -> h:", i);
+		assert_null(strstr(t_str(&f->o), want));
+	}
+	CONTAINS(f, "alias list", 0, "  a3 = 'echo 99'\r\n");
+	CONTAINS(f, "history", 0, "bookmark list\r\n");
+	fix_free(f);
+}
+
 int
 main(void)
 {
@@ -610,6 +691,7 @@ main(void)
 		cmocka_unit_test(test_history_cmd),
 		cmocka_unit_test(test_write_error),
 		cmocka_unit_test(test_many_commands),
+		cmocka_unit_test(test_store_threads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
