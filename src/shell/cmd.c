@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
 #include "config/config.h"
 #include "core/util.h"
+#include "core/version.h"
 
 #define PERM(f)		((int)offsetof(struct cfg_perms, f))
 #define NOPERM		(-1)

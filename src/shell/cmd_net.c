@@ -284,7 +284,7 @@ int
 shell__cmd_resolve(struct shell *sh, int argc, char **argv)
 {
 	const struct shell_ops *ops = sh->ctx.ops;
-	struct sockaddr_storage addrs[NET_RESOLVE_MAX_ADDRS];
+	struct sockaddr_storage addrs[SHELL_RESOLVE_MAX];
 	char host[CFG_HOST_MAX + 1], a[64], t[32];
 	char *target = NULL;
 	uint64_t us = 0;
@@ -309,7 +309,7 @@ shell__cmd_resolve(struct shell *sh, int argc, char **argv)
 		goto out;
 	}
 	if ((r = ops->resolve(ops->arg, host, probe_timeout(sh), addrs,
-	    NET_RESOLVE_MAX_ADDRS, &n, &us)) != 0 || n == 0) {
+	    SHELL_RESOLVE_MAX, &n, &us)) != 0 || n == 0) {
 		shell__printf(sh, "resolve: %s: %s\n", host,
 		    lookup_error(r != 0 ? r : ERR_NOTFOUND));
 		goto out;
@@ -317,7 +317,7 @@ shell__cmd_resolve(struct shell *sh, int argc, char **argv)
 	shell__fmt_us(us, t, sizeof(t));
 	shell__printf(sh, "%s: %zu address%s (%s)\n", host, n,
 	    n == 1 ? "" : "es", t);
-	for (i = 0; i < n && i < NET_RESOLVE_MAX_ADDRS; i++) {
+	for (i = 0; i < n && i < SHELL_RESOLVE_MAX; i++) {
 		ip = addrs[i].ss_family == AF_INET6 ?
 		    (const void *)&((struct sockaddr_in6 *)&addrs[i])->sin6_addr :
 		    (const void *)&((struct sockaddr_in *)&addrs[i])->sin_addr;

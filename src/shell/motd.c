@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli/cli.h"
 #include "config/config.h"
 #include "core/util.h"
+#include "core/version.h"
 #include "policy/acl.h"
 
 /* The built-in template (no "$ " in it: clients wait for that). */

@@ -9,6 +9,7 @@
 #include "shell/shell.h"
 
 #include <sys/socket.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 
@@ -28,6 +29,9 @@
 #include "policy/acl.h"
 #include "policy/snap.h"
 
+/* Longest name looked up (RFC 1035 text form plus a trailing dot). */
+#define SHELL_NAME_LEN	254
+
 /* Monotonic microseconds. */
 static uint64_t
 now_us(void)
@@ -36,6 +40,88 @@ now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Parses an IPv4 or IPv6 literal (no brackets) with a port. 0 or -1. */
+static int
+parse_literal(const char *host, uint16_t port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		return 0;
+	}
+	memset(ss, 0, sizeof(*ss));
+	return -1;
+}
+
+/* Sets the port of an IPv4 or IPv6 address. */
+static void
+set_port(struct sockaddr_storage *ss, uint16_t port)
+{
+	if (ss->ss_family == AF_INET) {
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	} else if (ss->ss_family == AF_INET6) {
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+	}
+}
+
+/* The length of the address for its family. */
+static socklen_t
+sa_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in);
+}
+
+/* "1.2.3.4:80" or "[::1]:80". */
+static void
+sa_format(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+	char ip[INET6_ADDRSTRLEN];
+
+	if (len > 0) {
+		out[0] = '\0';
+	}
+	if (ss->ss_family == AF_INET6 &&
+	    inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip)) != NULL) {
+		snprintf(out, len, "[%s]:%u", ip, ntohs(s6->sin6_port));
+	} else if (ss->ss_family == AF_INET &&
+	    inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip)) != NULL) {
+		snprintf(out, len, "%s:%u", ip, ntohs(s4->sin_port));
+	}
+}
+
+/* Maps an errno of connect() or SO_ERROR to a probe status. */
+static enum shell_probe_status
+errno_status(int e)
+{
+	switch (e) {
+	case 0:
+		return SHELL_PROBE_OK;
+	case ECONNREFUSED:
+		return SHELL_PROBE_REFUSED;
+	case ENETUNREACH:
+	case ENETDOWN:
+	case EHOSTUNREACH:
+	case EHOSTDOWN:
+		return SHELL_PROBE_UNREACH;
+	case ETIMEDOUT:
+		return SHELL_PROBE_TIMEOUT;
+	default:
+		return SHELL_PROBE_FAILED;
+	}
 }
 
 /* The default lookup: getaddrinfo() for TCP, both families, deduped. */
@@ -68,7 +154,7 @@ gai_lookup(const char *host, struct sockaddr_storage *out, size_t max,
 		if (i == *n) {
 			memset(&out[*n], 0, sizeof(out[*n]));
 			memcpy(&out[*n], ai->ai_addr, ai->ai_addrlen);
-			net_sockaddr_set_port(&out[*n], 0);
+			set_port(&out[*n], 0);
 			(*n)++;
 		}
 	}
@@ -83,9 +169,9 @@ struct job {
 	int			 refs;
 	int			 done;
 	int			 status;
-	net_lookup_fn		 fn;
-	char			 host[NET_RESOLVE_MAX_NAME + 1];
-	struct sockaddr_storage	 addrs[NET_RESOLVE_MAX_ADDRS];
+	shell_lookup_fn		 fn;
+	char			 host[SHELL_NAME_LEN + 1];
+	struct sockaddr_storage	 addrs[SHELL_RESOLVE_MAX];
 	size_t			 n;
 };
 
@@ -108,11 +194,11 @@ static void *
 job_run(void *arg)
 {
 	struct job *j = arg;
-	struct sockaddr_storage a[NET_RESOLVE_MAX_ADDRS];
+	struct sockaddr_storage a[SHELL_RESOLVE_MAX];
 	size_t n = 0;
 	int st;
 
-	st = j->fn(j->host, a, NET_RESOLVE_MAX_ADDRS, &n);
+	st = j->fn(j->host, a, SHELL_RESOLVE_MAX, &n);
 	pthread_mutex_lock(&j->lock);
 	memcpy(j->addrs, a, sizeof(a));
 	j->n = n;
@@ -134,15 +220,14 @@ lookup(const struct shell_net *net, const char *host, uint32_t timeout_ms,
 	pthread_attr_t ta;
 	pthread_t tid;
 	struct timespec dl;
-	socklen_t sl;
 	int r = 0;
 
 	*n = 0;
-	if (net_sockaddr_parse_literal(host, 0, &addrs[0], &sl) == 0) {
+	if (max > 0 && parse_literal(host, 0, &addrs[0]) == 0) {
 		*n = 1;
 		return 0;
 	}
-	if (strlen(host) > NET_RESOLVE_MAX_NAME) {
+	if (strlen(host) > SHELL_NAME_LEN) {
 		return ERR_INVAL;
 	}
 	j = xcalloc(1, sizeof(*j));
@@ -186,8 +271,8 @@ lookup(const struct shell_net *net, const char *host, uint32_t timeout_ms,
 	return r;
 }
 
-/* Connects to one address within budget_ms; returns the outcome. */
-static enum net_outcome
+/* Connects to one address within budget_ms. */
+static enum shell_probe_status
 try_connect(const struct sockaddr_storage *ss, uint32_t budget_ms)
 {
 	struct pollfd pfd;
@@ -197,17 +282,16 @@ try_connect(const struct sockaddr_storage *ss, uint32_t budget_ms)
 	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (fd < 0) {
-		return NET_FAILED;
+		return SHELL_PROBE_FAILED;
 	}
-	if (connect(fd, (const struct sockaddr *)ss,
-	    net_sockaddr_len(ss)) == 0) {
+	if (connect(fd, (const struct sockaddr *)ss, sa_len(ss)) == 0) {
 		close(fd);
-		return NET_OK;
+		return SHELL_PROBE_OK;
 	}
 	if (errno != EINPROGRESS) {
 		e = errno;
 		close(fd);
-		return net_outcome_from_errno(e);
+		return errno_status(e);
 	}
 	pfd.fd = fd;
 	pfd.events = POLLOUT;
@@ -216,33 +300,14 @@ try_connect(const struct sockaddr_storage *ss, uint32_t budget_ms)
 	} while (r < 0 && errno == EINTR);
 	if (r == 0) {
 		close(fd);
-		return NET_TIMEOUT;
+		return SHELL_PROBE_TIMEOUT;
 	}
 	if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) != 0) {
 		close(fd);
-		return NET_FAILED;
-	}
-	close(fd);
-	return e == 0 ? NET_OK : net_outcome_from_errno(e);
-}
-
-/* Maps a connector outcome to a probe status. */
-static enum shell_probe_status
-probe_status(enum net_outcome o)
-{
-	switch (o) {
-	case NET_OK:
-		return SHELL_PROBE_OK;
-	case NET_REFUSED:
-		return SHELL_PROBE_REFUSED;
-	case NET_NET_UNREACH:
-	case NET_HOST_UNREACH:
-		return SHELL_PROBE_UNREACH;
-	case NET_TIMEOUT:
-		return SHELL_PROBE_TIMEOUT;
-	default:
 		return SHELL_PROBE_FAILED;
 	}
+	close(fd);
+	return errno_status(e);
 }
 
 /* Connects to the addresses in order within timeout_ms in total. */
@@ -250,26 +315,25 @@ static void
 connect_any(struct sockaddr_storage *a, size_t n, uint32_t timeout_ms,
     struct shell_probe *out)
 {
+	enum shell_probe_status st = SHELL_PROBE_FAILED;
 	uint64_t start = now_us(), t0, spent;
-	enum net_outcome o = NET_FAILED;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		spent = (now_us() - start) / 1000;
 		if (spent >= timeout_ms) {
-			o = NET_TIMEOUT;
+			st = SHELL_PROBE_TIMEOUT;
 			break;
 		}
 		t0 = now_us();
-		o = try_connect(&a[i], timeout_ms - (uint32_t)spent);
-		net_sockaddr_format((struct sockaddr *)&a[i], out->addr,
-		    sizeof(out->addr));
-		if (o == NET_OK) {
+		st = try_connect(&a[i], timeout_ms - (uint32_t)spent);
+		sa_format(&a[i], out->addr, sizeof(out->addr));
+		if (st == SHELL_PROBE_OK) {
 			out->connect_us = now_us() - t0;
 			break;
 		}
 	}
-	out->status = probe_status(o);
+	out->status = st;
 }
 
 int
@@ -278,22 +342,21 @@ shell_net_probe(void *arg, const char *host, uint16_t port,
 {
 	const struct shell_net *net = arg;
 	const struct acl *acl = &net->user->acl;
-	struct sockaddr_storage a[NET_RESOLVE_MAX_ADDRS], tmp;
-	const struct sockaddr *sas[NET_RESOLVE_MAX_ADDRS];
+	struct sockaddr_storage a[SHELL_RESOLVE_MAX], tmp;
+	const struct sockaddr *sas[SHELL_RESOLVE_MAX];
 	struct acl_match why;
-	socklen_t sl;
 	uint64_t t0 = now_us(), spent;
 	size_t n = 0, i;
 	int is_name, r;
 
 	memset(out, 0, sizeof(*out));
-	is_name = net_sockaddr_parse_literal(host, port, &tmp, &sl) != 0;
+	is_name = parse_literal(host, port, &tmp) != 0;
 	if (acl_check_name(acl, host, port, &why) == ACL_DENY) {
 		out->status = SHELL_PROBE_DENIED;
 		acl_match_format(&why, out->why, sizeof(out->why));
 		return 0;
 	}
-	if ((r = lookup(net, host, timeout_ms, a, NET_RESOLVE_MAX_ADDRS,
+	if ((r = lookup(net, host, timeout_ms, a, SHELL_RESOLVE_MAX,
 	    &n)) != 0 || n == 0) {
 		out->status = SHELL_PROBE_NORESOLVE;
 		snprintf(out->why, sizeof(out->why), "%s",
@@ -303,14 +366,13 @@ shell_net_probe(void *arg, const char *host, uint16_t port,
 	}
 	out->resolve_us = now_us() - t0;
 	for (i = 0; i < n; i++) {
-		net_sockaddr_set_port(&a[i], port);
+		set_port(&a[i], port);
 		sas[i] = (const struct sockaddr *)&a[i];
 		if (net->snap->cfg->security.ip_guard_enabled &&
 		    ipguard_is_blocked(sas[i], net->snap->guard_allow,
 		    net->snap->nguard_allow, out->why, sizeof(out->why))) {
 			out->status = SHELL_PROBE_BLOCKED;
-			net_sockaddr_format(sas[i], out->addr,
-			    sizeof(out->addr));
+			sa_format(&a[i], out->addr, sizeof(out->addr));
 			return 0;
 		}
 	}

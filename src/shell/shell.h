@@ -32,8 +32,6 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "net/net.h"
-
 struct cfg;
 struct cfg_user;
 struct policy_snap;
@@ -46,6 +44,20 @@ struct policy_user;
 
 /* Longest input line in bytes; more is refused with BEL. */
 #define SHELL_LINE_MAX		4096
+
+/* Longest "[v6]:port" text plus NUL (the same as net's NET_ADDRSTRLEN). */
+#define SHELL_ADDRSTRLEN	(46 + 2 + 1 + 5 + 1)
+/* Most addresses one lookup returns. */
+#define SHELL_RESOLVE_MAX	16
+
+/*
+ * A blocking name lookup, the same signature as net's net_lookup_fn (so
+ * the SSH side may pass its resolver's): fills at most max addresses
+ * (port 0) and returns 0 (*n >= 1), ERR_NOTFOUND, ERR_AGAIN, ERR_INVAL or
+ * ERR_IO. Must be thread-safe.
+ */
+typedef int	(*shell_lookup_fn)(const char *host,
+		    struct sockaddr_storage *out, size_t max, size_t *n);
 
 /*
  * Writes len bytes to the client (the SSH channel). Returns 0, or a
@@ -93,7 +105,7 @@ struct shell_probe {
 	 * 'example.com:443'", "default policy (deny)"), the blocked range
 	 * for BLOCKED, the resolver error for NORESOLVE. */
 	char			 why[200];
-	char			 addr[NET_ADDRSTRLEN];	/* peer tried/used */
+	char			 addr[SHELL_ADDRSTRLEN]; /* peer tried/used */
 	uint64_t		 resolve_us;	/* time spent resolving */
 	uint64_t		 connect_us;	/* TCP connect round trip */
 };
@@ -235,7 +247,7 @@ char	*shell_motd_render(const struct shell_ctx *ctx);
 struct shell_net {
 	const struct policy_snap *snap;	/* borrowed; ip_guard settings */
 	const struct policy_user *user;	/* borrowed; the user's ACL */
-	net_lookup_fn		  lookup; /* NULL: getaddrinfo */
+	shell_lookup_fn		  lookup; /* NULL: getaddrinfo */
 	/* Optional: passed through as shell_ops.stats(stats_arg, out). */
 	void			(*stats)(void *arg, struct shell_stats *out);
 	void			 *stats_arg;

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "core/version.h"
 
 /* Adds a node; data is taken (may be NULL for a directory). */
 static void

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "net/net.h"
 #include "shell/shell.h"
 
 #define T_HASH "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$" \
