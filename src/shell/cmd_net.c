@@ -18,6 +18,8 @@
 /* Pause between two pings. */
 #define PING_GAP_MS	200
 #define PING_MAX	10
+/* A ping stops starting probes after this long in total. */
+#define PING_BUDGET_MS	15000
 
 /* The timeout of one probe: [limits] connection_timeout, at most 5 s. */
 static uint32_t
@@ -148,6 +150,16 @@ shell__cmd_test(struct shell *sh, int argc, char **argv)
 	return st;
 }
 
+/* Monotonic milliseconds. */
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* Sleeps ms milliseconds. */
 static void
 pause_ms(unsigned ms)
@@ -195,7 +207,7 @@ shell__cmd_ping(struct shell *sh, int argc, char **argv)
 	struct shell_probe p;
 	char host[CFG_HOST_MAX + 1], lbl[CFG_HOST_MAX + 16], t[32];
 	char *target = NULL;
-	uint64_t min = 0, max = 0, sum = 0;
+	uint64_t min = 0, max = 0, sum = 0, start = now_ms();
 	uint16_t port;
 	int i, count, ok = 0, sent = 0, st = SHELL_STATUS_FAIL;
 
@@ -215,7 +227,8 @@ shell__cmd_ping(struct shell *sh, int argc, char **argv)
 	label(host, port, lbl, sizeof(lbl));
 	shell__printf(sh, "TCP ping %s: TCP connect round-trip times, not "
 	    "ICMP\n", lbl);
-	for (i = 1; i <= count && sh->werr == 0; i++) {
+	for (i = 1; i <= count && sh->werr == 0 &&
+	    now_ms() - start < PING_BUDGET_MS; i++) {
 		memset(&p, 0, sizeof(p));
 		if (ops->probe(ops->arg, host, port, probe_timeout(sh),
 		    &p) != 0 || verdict(sh, lbl, &p)) {
