@@ -7,6 +7,7 @@
  */
 #include "shell/shell_int.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,179 @@ rules(struct motd *m, struct sb *b, const struct cfg_acl_rule *r, size_t n,
 	}
 }
 
+static void
+v_user(struct motd *m, struct sb *b)
+{
+	colored(m, b, "1;36", m->ctx->user->username);
+}
+
+static void
+v_version(struct motd *m, struct sb *b)
+{
+	(void)m;
+	sb_str(b, SKS5_VERSION);
+}
+
+static void
+v_hostname(struct motd *m, struct sb *b)
+{
+	const char *h = m->ctx->cfg->shell.hostname;
+
+	sb_str(b, h != NULL ? h : "");
+}
+
+static void
+v_auth_method(struct motd *m, struct sb *b)
+{
+	const char *a = m->ctx->auth_method;
+
+	sb_str(b, a != NULL ? a : "unknown");
+}
+
+static void
+v_source_ip(struct motd *m, struct sb *b)
+{
+	const char *ip = m->ctx->source_ip;
+
+	sb_str(b, ip != NULL ? ip : "");
+}
+
+static void
+v_connections(struct motd *m, struct sb *b)
+{
+	char t[16];
+
+	snprintf(t, sizeof(t), "%u", m->st.active);
+	sb_str(b, t);
+}
+
+static void
+v_acl_policy(struct motd *m, struct sb *b)
+{
+	if (m->ctx->user->eff.acl_policy == CFG_POLICY_ALLOW) {
+		colored(m, b, "32", "allow");
+	} else {
+		colored(m, b, "31", "deny");
+	}
+}
+
+static void
+v_allowed(struct motd *m, struct sb *b)
+{
+	const struct cfg_user_eff *e = &m->ctx->user->eff;
+
+	rules(m, b, e->acl_allow, e->nacl_allow, "32");
+}
+
+static void
+v_denied(struct motd *m, struct sb *b)
+{
+	const struct cfg_user_eff *e = &m->ctx->user->eff;
+
+	rules(m, b, e->acl_deny, e->nacl_deny, "31");
+}
+
+static void
+v_expires_at(struct motd *m, struct sb *b)
+{
+	const struct cfg_user_eff *e = &m->ctx->user->eff;
+	char t[64];
+
+	if (!e->has_expiry) {
+		sb_str(b, "never");
+		return;
+	}
+	shell__fmt_time(e->expires_at, t, sizeof(t));
+	colored(m, b, e->expires_at - time(NULL) < 7 * 86400 ? "33" : "0", t);
+}
+
+static void
+v_role(struct motd *m, struct sb *b)
+{
+	colored(m, b, "1;35", m->ctx->user->eff.role == CFG_ROLE_ADMIN ?
+	    "admin" : "user");
+}
+
+static void
+v_group(struct motd *m, struct sb *b)
+{
+	const char *g = m->ctx->user->group;
+
+	sb_str(b, g != NULL ? g : "none");
+}
+
+static void
+v_bandwidth_used(struct motd *m, struct sb *b)
+{
+	char t[32];
+
+	shell__fmt_bytes(m->st.bytes_day, t, sizeof(t));
+	sb_str(b, t);
+}
+
+static void
+v_bandwidth_limit(struct motd *m, struct sb *b)
+{
+	uint64_t q = m->ctx->user->eff.quotas.daily_bandwidth_bytes;
+	char t[32];
+
+	if (q == 0) {
+		sb_str(b, "unlimited");
+		return;
+	}
+	shell__fmt_bytes(q, t, sizeof(t));
+	sb_str(b, t);
+}
+
+static void
+v_last_login(struct motd *m, struct sb *b)
+{
+	char t[64];
+
+	if (m->ctx->last_login == 0) {
+		sb_str(b, "first login");
+		return;
+	}
+	shell__fmt_time(m->ctx->last_login, t, sizeof(t));
+	sb_str(b, t);
+}
+
+static void
+v_uptime(struct motd *m, struct sb *b)
+{
+	char t[32];
+
+	shell__fmt_duration(m->st.uptime_s, t, sizeof(t));
+	sb_str(b, t);
+}
+
+#define NOPERM	((size_t)-1)
+#define P(f)	offsetof(struct cfg_perms, f)
+/* Every variable, the permission that hides it, and its printer. */
+static const struct {
+	const char	*name;
+	size_t		 perm;
+	void		(*fn)(struct motd *, struct sb *);
+} vars[] = {
+	{ "user", NOPERM, v_user },
+	{ "version", NOPERM, v_version },
+	{ "hostname", NOPERM, v_hostname },
+	{ "auth_method", P(show_auth_method), v_auth_method },
+	{ "source_ip", P(show_source_ip), v_source_ip },
+	{ "connections", P(show_connections), v_connections },
+	{ "acl_policy", P(show_acl), v_acl_policy },
+	{ "allowed", P(show_acl), v_allowed },
+	{ "denied", P(show_acl), v_denied },
+	{ "expires_at", P(show_expires), v_expires_at },
+	{ "role", P(show_role), v_role },
+	{ "group", P(show_group), v_group },
+	{ "bandwidth_used", P(show_bandwidth), v_bandwidth_used },
+	{ "bandwidth_limit", P(show_bandwidth), v_bandwidth_limit },
+	{ "last_login", P(show_history), v_last_login },
+	{ "uptime", P(show_uptime), v_uptime },
+};
+#undef P
+
 /*
  * Appends the value of variable name[0..n). Returns 0 when done, 1 when
  * a permission hid it (nothing appended), -1 when it is unknown.
@@ -147,116 +321,21 @@ rules(struct motd *m, struct sb *b, const struct cfg_acl_rule *r, size_t n,
 static int
 value(struct motd *m, struct sb *b, const char *name, size_t n)
 {
-	const struct cfg_user *u = m->ctx->user;
-	const struct cfg_user_eff *e = &u->eff;
-	const struct cfg_perms *p = m->p;
-	char t[64];
+	size_t i;
 
-#define IS(s)	(n == strlen(s) && memcmp(name, s, n) == 0)
-	if (IS("user")) {
-		colored(m, b, "1;36", u->username);
-	} else if (IS("version")) {
-		sb_str(b, SKS5_VERSION);
-	} else if (IS("hostname")) {
-		sb_str(b, m->ctx->cfg->shell.hostname != NULL ?
-		    m->ctx->cfg->shell.hostname : "");
-	} else if (IS("auth_method")) {
-		if (!p->show_auth_method) {
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		if (strlen(vars[i].name) != n ||
+		    memcmp(vars[i].name, name, n) != 0) {
+			continue;
+		}
+		if (vars[i].perm != NOPERM &&
+		    !*(const int *)((const char *)m->p + vars[i].perm)) {
 			return 1;
 		}
-		sb_str(b, m->ctx->auth_method != NULL ?
-		    m->ctx->auth_method : "unknown");
-	} else if (IS("source_ip")) {
-		if (!p->show_source_ip) {
-			return 1;
-		}
-		sb_str(b, m->ctx->source_ip != NULL ?
-		    m->ctx->source_ip : "");
-	} else if (IS("connections")) {
-		if (!p->show_connections) {
-			return 1;
-		}
-		snprintf(t, sizeof(t), "%u", m->st.active);
-		sb_str(b, t);
-	} else if (IS("acl_policy")) {
-		if (!p->show_acl) {
-			return 1;
-		}
-		if (e->acl_policy == CFG_POLICY_ALLOW) {
-			colored(m, b, "32", "allow");
-		} else {
-			colored(m, b, "31", "deny");
-		}
-	} else if (IS("allowed")) {
-		if (!p->show_acl) {
-			return 1;
-		}
-		rules(m, b, e->acl_allow, e->nacl_allow, "32");
-	} else if (IS("denied")) {
-		if (!p->show_acl) {
-			return 1;
-		}
-		rules(m, b, e->acl_deny, e->nacl_deny, "31");
-	} else if (IS("expires_at")) {
-		if (!p->show_expires) {
-			return 1;
-		}
-		if (!e->has_expiry) {
-			sb_str(b, "never");
-		} else {
-			shell__fmt_time(e->expires_at, t, sizeof(t));
-			colored(m, b, e->expires_at - time(NULL) <
-			    7 * 86400 ? "33" : "0", t);
-		}
-	} else if (IS("role")) {
-		if (!p->show_role) {
-			return 1;
-		}
-		colored(m, b, "1;35", e->role == CFG_ROLE_ADMIN ? "admin" :
-		    "user");
-	} else if (IS("group")) {
-		if (!p->show_group) {
-			return 1;
-		}
-		sb_str(b, u->group != NULL ? u->group : "none");
-	} else if (IS("bandwidth_used")) {
-		if (!p->show_bandwidth) {
-			return 1;
-		}
-		shell__fmt_bytes(m->st.bytes_day, t, sizeof(t));
-		sb_str(b, t);
-	} else if (IS("bandwidth_limit")) {
-		if (!p->show_bandwidth) {
-			return 1;
-		}
-		if (e->quotas.daily_bandwidth_bytes == 0) {
-			sb_str(b, "unlimited");
-		} else {
-			shell__fmt_bytes(e->quotas.daily_bandwidth_bytes, t,
-			    sizeof(t));
-			sb_str(b, t);
-		}
-	} else if (IS("last_login")) {
-		if (!p->show_history) {
-			return 1;
-		}
-		if (m->ctx->last_login == 0) {
-			sb_str(b, "first login");
-		} else {
-			shell__fmt_time(m->ctx->last_login, t, sizeof(t));
-			sb_str(b, t);
-		}
-	} else if (IS("uptime")) {
-		if (!p->show_uptime) {
-			return 1;
-		}
-		shell__fmt_duration(m->st.uptime_s, t, sizeof(t));
-		sb_str(b, t);
-	} else {
-		return -1;
+		vars[i].fn(m, b);
+		return 0;
 	}
-#undef IS
-	return 0;
+	return -1;
 }
 
 /* Renders one line into b; returns 1 if every variable was hidden. */

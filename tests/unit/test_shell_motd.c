@@ -243,6 +243,12 @@ test_check_config(void **state)
 	}
 	cfg_diag_cleanup(&d);
 	cfg_free(c);
+	/* ... and the shell renders every one of them */
+	free(v);
+	v = xasprintf("[motd]\ntemplate = \"%s\"\n", all);
+	free(all);
+	all = render(v, "", 0, NULL);
+	assert_null(strchr(all, '{'));
 	free(v);
 	free(all);
 }
