@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,13 @@ gai_lookup(const char *host, struct sockaddr_storage *out, size_t max,
 	return *n > 0 ? 0 : ERR_NOTFOUND;
 }
 
+/* Most lookup threads alive at once in the process (a stuck DNS server
+ * must not pile up threads); more lookups fail with ERR_AGAIN. The count
+ * is a global on purpose: the bound is for the whole process, whichever
+ * sessions and snapshots the lookups come from. */
+#define LOOKUP_THREADS_MAX	64
+static atomic_int lookup_threads;
+
 /* A lookup on a helper thread; the last of caller and thread frees it. */
 struct job {
 	pthread_mutex_t		 lock;
@@ -207,6 +215,7 @@ job_run(void *arg)
 	pthread_cond_signal(&j->cond);
 	pthread_mutex_unlock(&j->lock);
 	job_unref(j);
+	atomic_fetch_sub(&lookup_threads, 1);
 	return NULL;
 }
 
@@ -230,6 +239,10 @@ lookup(const struct shell_net *net, const char *host, uint32_t timeout_ms,
 	if (strlen(host) > SHELL_NAME_LEN) {
 		return ERR_INVAL;
 	}
+	if (atomic_fetch_add(&lookup_threads, 1) >= LOOKUP_THREADS_MAX) {
+		atomic_fetch_sub(&lookup_threads, 1);
+		return ERR_AGAIN;
+	}
 	j = xcalloc(1, sizeof(*j));
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -245,6 +258,7 @@ lookup(const struct shell_net *net, const char *host, uint32_t timeout_ms,
 		pthread_attr_destroy(&ta);
 		j->refs = 1;
 		job_unref(j);
+		atomic_fetch_sub(&lookup_threads, 1);
 		return ERR_AGAIN;
 	}
 	pthread_attr_destroy(&ta);
