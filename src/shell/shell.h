@@ -220,9 +220,10 @@ void	shell_free(struct shell *sh);
 
 /*
  * Runs one command line for an `exec` channel: no MOTD, no prompt, no
- * colours, no history; output through write(warg, ...). Returns the exit
+ * colours, nothing added to the history; aliases and every command work
+ * as in a session. Output through write(warg, ...). Returns the exit
  * status: SHELL_STATUS_OK, SHELL_STATUS_FAIL (errors and permission
- * denied) or SHELL_STATUS_NOTFOUND.
+ * denied), SHELL_STATUS_NOTFOUND, or N for `exit N` (0..255).
  */
 int	shell_exec(const struct shell_ctx *ctx, const char *line,
 	    shell_write_fn write, void *warg);
