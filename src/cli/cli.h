@@ -3,7 +3,7 @@
 #define SKS5_CLI_CLI_H
 
 /* The program version, printed by `sks5 --version` and the man page. */
-#define SKS5_VERSION	"0.1.0"
+#include "core/version.h"
 
 /* Exit codes. */
 #define CLI_EXIT_OK	0

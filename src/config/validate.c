@@ -57,6 +57,44 @@ static const char *const events[] = {
 	"maintenance.toggled", "alert.triggered", NULL
 };
 
+/* MOTD template variables; src/shell/motd.c renders the same list. */
+static const char *const motd_vars[] = {
+	"user", "auth_method", "source_ip", "connections", "acl_policy",
+	"allowed", "denied", "expires_at", "bandwidth_used", "bandwidth_limit",
+	"last_login", "uptime", "version", "group", "role", "hostname", NULL
+};
+
+/* Warns about each {word} of a MOTD template that is no variable (the
+ * shell prints it as written). */
+static void
+check_motd(struct cfg__ld *ld, const char *ipath, const char *tpl)
+{
+	const char *p = tpl, *e = NULL;
+	size_t i, n;
+
+	while (p != NULL && (p = strchr(p, '{')) != NULL) {
+		for (e = p + 1; (*e >= 'a' && *e <= 'z') || *e == '_'; e++) {
+			;
+		}
+		n = (size_t)(e - p - 1);
+		if (*e != '}' || n == 0 || n > 32) {
+			p++;
+			continue;
+		}
+		for (i = 0; motd_vars[i] != NULL; i++) {
+			if (strlen(motd_vars[i]) == n &&
+			    memcmp(motd_vars[i], p + 1, n) == 0) {
+				break;
+			}
+		}
+		if (motd_vars[i] == NULL) {
+			vwarn(ld, ipath, "unknown MOTD variable {%.*s} is "
+			    "shown as written", (int)n, p + 1);
+		}
+		p = e + 1;
+	}
+}
+
 /* Canonical dotted event name for name (dotted or underscore form). */
 const char *
 cfg__event_canonical(const char *name)
@@ -514,7 +552,7 @@ check_groups(struct cfg__ld *ld, const struct cfg *c)
 {
 	const struct cfg_group *g = NULL;
 	char **names = xcalloc(c->ngroups + 1, sizeof(char *));
-	char p[40];
+	char p[64];
 	size_t i, n = 0;
 
 	for (i = 0; i < c->ngroups; i++) {
@@ -526,6 +564,8 @@ check_groups(struct cfg__ld *ld, const struct cfg *c)
 			names[n++] = g->name;
 		}
 		check_common(ld, p, &g->acl, &g->time_access, &g->auth_methods);
+		snprintf(p, sizeof(p), "groups.%zu.motd.template", i);
+		check_motd(ld, p, g->motd.template);
 	}
 	check_dups(ld, "group", names, n);
 	free(names);
@@ -651,6 +691,8 @@ check_user(struct cfg__ld *ld, const struct cfg *c, size_t idx)
 	check_cidrs(ld, p, &u->source_ips);
 	check_common(ld, base, &u->acl, &u->time_access, &u->auth_methods);
 	check_aliases(ld, base, &u->aliases);
+	snprintf(p, sizeof(p), "%s.motd.template", base);
+	check_motd(ld, p, u->motd.template);
 }
 
 /* [[users]]: at least one, unique names, each user's fields. */
@@ -689,5 +731,6 @@ cfg__validate(struct cfg__ld *ld)
 	check_alerts_maint(ld, c);
 	check_groups(ld, c);
 	check_users(ld, c);
+	check_motd(ld, "motd.template", c->motd.template);
 	return ld->d->nerrors > nerr0 ? ERR_INVAL : 0;
 }
