@@ -116,6 +116,8 @@ struct cfg_limits {
 	uint32_t	max_new_connections_per_minute;
 	uint64_t	udp_relay_timeout;
 	uint32_t	max_udp_sessions_per_user;
+	uint32_t	max_unauthenticated_connections;
+	uint32_t	max_unauthenticated_connections_per_ip;
 };
 
 struct cfg_security {
@@ -132,6 +134,7 @@ struct cfg_security {
 	uint32_t	 max_new_connections_per_ip_per_minute;
 	int		 ip_reputation_enabled;
 	uint32_t	 ip_reputation_ban_threshold;
+	uint64_t	 ip_reputation_half_life;
 	struct cfg_strv	 trusted_user_ca_keys;
 	uint32_t	 argon2_memory_cost;
 	uint32_t	 argon2_time_cost;

@@ -134,6 +134,10 @@ static const struct cfg__key limits_keys[] = {
 	    "timeout, seconds"),
 	KU32(S, max_udp_sessions_per_user, 0, "UDP sessions per user; "
 	    "0 = unlimited"),
+	KU32(S, max_unauthenticated_connections, 1024, "Connections not "
+	    "authenticated yet, server-wide; 0 = unlimited"),
+	KU32(S, max_unauthenticated_connections_per_ip, 32, "Connections "
+	    "not authenticated yet, per source IP; 0 = unlimited"),
 };
 #undef S
 
@@ -163,6 +167,8 @@ static const struct cfg__key security_keys[] = {
 	    "IPs"),
 	KU32(S, ip_reputation_ban_threshold, 100, "Reject when the score "
 	    "reaches this; 0 = never"),
+	KU64R(S, ip_reputation_half_life, 3600, 1, 604800, "Reputation "
+	    "half-life, seconds"),
 	KV(S, trusted_user_ca_keys, "OpenSSH user CA public keys for "
 	    "certificate logins"),
 	KU32(S, argon2_memory_cost, 19456, "Argon2id memory cost, KiB, for "

@@ -236,6 +236,9 @@ check_security(struct cfg__ld *ld, const struct cfg_security *s)
 		verr(ld, "security.ban_threshold", "must be at least 1 when "
 		    "ban_enabled is true");
 	}
+	if (s->ban_threshold > 1000) {
+		verr(ld, "security.ban_threshold", "must be at most 1000");
+	}
 	check_cidrs(ld, "security.allowed_source_ips", &s->allowed_source_ips);
 	check_cidrs(ld, "security.ban_whitelist", &s->ban_whitelist);
 	check_cidrs(ld, "security.ip_guard_allow", &s->ip_guard_allow);

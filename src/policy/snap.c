@@ -14,6 +14,7 @@ policy_state_new(void)
 
 	pthread_mutex_init(&st->lock, NULL);
 	st->auth_cache = authcache_new(4096);
+	pthread_mutex_init(&st->glock, NULL);
 	return st;
 }
 
@@ -26,9 +27,17 @@ policy_state_free(struct policy_state *st)
 	if (st == NULL)
 		return;
 	for (i = 0; i < st->nusers; i++) {
+		ratewin_cleanup(&st->users[i]->rate[0]);
+		ratewin_cleanup(&st->users[i]->rate[1]);
+		ratewin_cleanup(&st->users[i]->rate[2]);
+		pthread_mutex_destroy(&st->users[i]->lock);
 		free(st->users[i]->name);
 		free(st->users[i]);
 	}
+	ipt_cleanup(&st->ipt);
+	ratewin_cleanup(&st->rate[0]);
+	ratewin_cleanup(&st->rate[1]);
+	pthread_mutex_destroy(&st->glock);
 	free(st->users);
 	authcache_free(st->auth_cache);
 	pthread_mutex_destroy(&st->lock);
@@ -52,6 +61,7 @@ policy_state_user(struct policy_state *st, const char *name)
 	if (u == NULL) {
 		u = xcalloc(1, sizeof(*u));
 		u->name = xstrdup(name);
+		pthread_mutex_init(&u->lock, NULL);
 		st->users = xreallocarray(st->users, st->nusers + 1,
 		    sizeof(*st->users));
 		st->users[st->nusers++] = u;

@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "policy/acl.h"
 #include "policy/authcache.h"
+#include "policy/limits.h"
 
 /* Live counters of one user name; they live as long as the process. */
 struct policy_user_state {
@@ -28,6 +29,11 @@ struct policy_user_state {
 	_Atomic uint64_t	 bytes_up;	/* client -> target */
 	_Atomic uint64_t	 bytes_down;	/* target -> client */
 	_Atomic uint64_t	 auth_failures;
+	/* Guarded by lock (see policy.h): rates, quotas, aggregate bucket. */
+	pthread_mutex_t		 lock;
+	struct ratewin		 rate[3];	/* per second, minute, hour */
+	struct quota_state	 quota;
+	struct tbucket		 bw;		/* max_aggregate_bandwidth_kbps */
 };
 
 /* Process-wide live state: per-user counters and global counters. */
@@ -40,6 +46,13 @@ struct policy_state {
 	_Atomic uint64_t		 streams_total;
 	_Atomic uint64_t		 bytes_total;
 	struct authcache		*auth_cache;	/* see authcache.h */
+	/* Pre-auth and server-wide state; survives reloads. */
+	pthread_mutex_t			 glock;	/* guards the four below */
+	struct ipt			 ipt;
+	struct ratewin			 rate[2];	/* per second, minute */
+	struct tbucket			 bw;	/* max_bandwidth_mbps */
+	_Atomic uint32_t		 unauth;	/* not authenticated yet */
+	_Atomic int			 maint_manual;	/* SIGUSR1 */
 };
 
 /* One user as the data plane sees it. */

@@ -1,0 +1,516 @@
+/*
+ * The policy API of policy.h: the pure pieces of limits.h put together
+ * with the locks and the snapshot's limits.
+ *
+ * Locks: a user's lock (struct policy_user_state) and the global lock
+ * (struct policy_state.glock) are leaves, taken user first when both are
+ * needed. Nothing here calls out while holding one.
+ */
+#include "policy/policy.h"
+
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "policy/acl.h"
+
+int64_t
+policy_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t
+policy_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+const char *
+policy_pre_str(enum policy_pre v)
+{
+	static const char *const names[] = { "ok", "source_not_allowed",
+	    "banned", "reputation", "rate", "unauthenticated_cap",
+	    "maintenance" };
+
+	return (size_t)v < sizeof(names) / sizeof(names[0]) ? names[v] : "?";
+}
+
+/* The table's parameters from a configuration. */
+static void
+params(const struct cfg *c, struct ipt_params *p)
+{
+	const struct cfg_security *sec = &c->security;
+
+	memset(p, 0, sizeof(*p));
+	p->ban_enabled = sec->ban_enabled;
+	p->ban_threshold = sec->ban_threshold;
+	p->ban_window_ms = sec->ban_window * 1000;
+	p->ban_duration_ms = sec->ban_duration * 1000;
+	p->whitelist = sec->whitelist_nets;
+	p->nwhitelist = sec->nwhitelist_nets;
+	p->rep_enabled = sec->ip_reputation_enabled;
+	p->rep_threshold = sec->ip_reputation_ban_threshold;
+	p->rep_half_life_ms = sec->ip_reputation_half_life * 1000;
+	p->new_per_minute = sec->max_new_connections_per_ip_per_minute;
+	p->unauth_per_ip = c->limits.max_unauthenticated_connections_per_ip;
+}
+
+/* Locks the global state, creating the table on first use. */
+static void
+glock(struct policy_snap *s)
+{
+	pthread_mutex_lock(&s->state->glock);
+	if (s->state->ipt.slots == NULL)
+		ipt_init(&s->state->ipt, s->cfg->security.rate_limit_max_ips);
+}
+
+static void
+gunlock(struct policy_snap *s)
+{
+	pthread_mutex_unlock(&s->state->glock);
+}
+
+/* 1 if sa is inside one of the networks (n == 0: any). */
+static int
+in_nets(const struct cfg_cidr *nets, size_t n, const struct sockaddr *sa)
+{
+	size_t i;
+
+	if (n == 0)
+		return 1;
+	for (i = 0; i < n; i++) {
+		if (acl_cidr_match(&nets[i], sa))
+			return 1;
+	}
+	return 0;
+}
+
+enum policy_pre
+policy_preauth(struct policy_snap *s, const struct sockaddr *peer,
+    int64_t now_ms)
+{
+	const struct cfg *c = s->cfg;
+	uint32_t cap = c->limits.max_unauthenticated_connections;
+	struct ipt_params p;
+	unsigned char key[16];
+	enum ipt_verdict v;
+
+	if (!in_nets(c->security.source_nets, c->security.nsource_nets, peer))
+		return POLICY_PRE_SOURCE;
+	if (ipt_key(peer, key) != 0)
+		return POLICY_PRE_SOURCE;
+	params(c, &p);
+	glock(s);
+	v = ipt_admit(&s->state->ipt, &p, key, now_ms);
+	if (v == IPT_OK && cap > 0 && atomic_load(&s->state->unauth) >= cap) {
+		ipt_unauth_release(&s->state->ipt, key);
+		v = IPT_UNAUTH_IP;
+	}
+	if (v == IPT_OK)
+		atomic_fetch_add(&s->state->unauth, 1);
+	gunlock(s);
+	switch (v) {
+	case IPT_OK:
+		break;
+	case IPT_BANNED:
+		return POLICY_PRE_BANNED;
+	case IPT_REPUTATION:
+		return POLICY_PRE_REPUTATION;
+	case IPT_RATE:
+		return POLICY_PRE_RATE;
+	default:
+		return POLICY_PRE_UNAUTH;
+	}
+	if (policy_maintenance(s, now_ms, NULL, NULL)) {
+		policy_preauth_release(s, peer);
+		return POLICY_PRE_MAINTENANCE;
+	}
+	return POLICY_PRE_OK;
+}
+
+void
+policy_preauth_release(struct policy_snap *s, const struct sockaddr *peer)
+{
+	unsigned char key[16];
+
+	if (ipt_key(peer, key) != 0)
+		return;
+	glock(s);
+	ipt_unauth_release(&s->state->ipt, key);
+	atomic_fetch_sub(&s->state->unauth, 1);
+	gunlock(s);
+}
+
+int
+policy_auth_failed(struct policy_snap *s, const struct sockaddr *peer,
+    int64_t now_ms)
+{
+	struct ipt_params p;
+	unsigned char key[16];
+	int banned;
+
+	if (ipt_key(peer, key) != 0)
+		return 0;
+	params(s->cfg, &p);
+	glock(s);
+	banned = ipt_auth_failure(&s->state->ipt, &p, key, now_ms);
+	gunlock(s);
+	return banned;
+}
+
+void
+policy_auth_succeeded(struct policy_snap *s, const struct sockaddr *peer,
+    int64_t now_ms)
+{
+	struct ipt_params p;
+	unsigned char key[16];
+
+	if (ipt_key(peer, key) != 0)
+		return;
+	params(s->cfg, &p);
+	glock(s);
+	ipt_auth_success(&s->state->ipt, &p, key, now_ms);
+	gunlock(s);
+}
+
+void
+policy_acl_denied(struct policy_snap *s, const struct sockaddr *peer,
+    int64_t now_ms)
+{
+	struct ipt_params p;
+	unsigned char key[16];
+
+	if (ipt_key(peer, key) != 0 || !s->cfg->security.ip_reputation_enabled)
+		return;
+	params(s->cfg, &p);
+	glock(s);
+	ipt_rep_add(&s->state->ipt, &p, key, IPT_REP_ACL_DENY, now_ms);
+	gunlock(s);
+}
+
+int
+policy_maintenance(struct policy_snap *s, int64_t now_ms, const char **msg,
+    int *disconnect)
+{
+	const struct cfg *c = s->cfg;
+	size_t i;
+
+	for (i = 0; i < c->nmaintenance_windows; i++) {
+		if (timewin_schedule_active(&c->maintenance_windows[i].sched,
+		    now_ms)) {
+			if (msg != NULL)
+				*msg = c->maintenance_windows[i].message;
+			if (disconnect != NULL)
+				*disconnect =
+				    c->maintenance_windows[i].disconnect_existing;
+			return 1;
+		}
+	}
+	if (atomic_load(&s->state->maint_manual)) {
+		if (msg != NULL)
+			*msg = POLICY_MAINT_MESSAGE;
+		if (disconnect != NULL)
+			*disconnect = 0;
+		return 1;
+	}
+	return 0;
+}
+
+int
+policy_maintenance_toggle(struct policy_state *st)
+{
+	return !atomic_fetch_xor(&st->maint_manual, 1);
+}
+
+/* Expiry and time window. */
+static const char *
+account_check(const struct policy_user *u, int64_t now_ms)
+{
+	const struct cfg_user_eff *e = &u->cfg->eff;
+
+	if (e->has_expiry && (int64_t)e->expires_at * 1000 <= now_ms)
+		return "account expired";
+	if (!timewin_allows(&e->time_access, now_ms))
+		return "outside the allowed time window";
+	return NULL;
+}
+
+const char *
+policy_login_check(struct policy_snap *s, const struct policy_user *u,
+    const struct sockaddr *peer, int64_t now_ms)
+{
+	const struct cfg_user_eff *e = &u->cfg->eff;
+	const char *why = NULL;
+
+	if ((why = account_check(u, now_ms)) != NULL)
+		return why;
+	if (!in_nets(e->source_nets, e->nsource_nets, peer))
+		return "source address not allowed for this user";
+	if (policy_maintenance(s, now_ms, &why, NULL))
+		return why;
+	return NULL;
+}
+
+const char *
+policy_session_check(struct policy_snap *s, const struct policy_user *u,
+    int64_t now_ms)
+{
+	const char *why = NULL;
+	int disc = 0;
+
+	if ((why = account_check(u, now_ms)) != NULL)
+		return why;
+	if (policy_maintenance(s, now_ms, &why, &disc) && disc)
+		return why;
+	return NULL;
+}
+
+/* Server-wide request rates; 0 or a reason. Global lock held. */
+static const char *
+server_rates(struct policy_snap *s, int64_t now_ms)
+{
+	const struct cfg_limits *l = &s->cfg->limits;
+	struct ratewin *r = s->state->rate;
+
+	ratewin_set_limit(&r[0], l->max_new_connections_per_second, 1000);
+	ratewin_set_limit(&r[1], l->max_new_connections_per_minute, 60000);
+	if (!ratewin_allows(&r[0], now_ms))
+		return "server connection rate limit (per second) exceeded";
+	if (!ratewin_allows(&r[1], now_ms))
+		return "server connection rate limit (per minute) exceeded";
+	ratewin_add(&r[0], now_ms);
+	ratewin_add(&r[1], now_ms);
+	return NULL;
+}
+
+/* The user's rates and quotas; user lock held. */
+static const char *
+user_rates(const struct policy_user *u, int64_t now_ms)
+{
+	const struct cfg_user_eff *e = &u->cfg->eff;
+	struct ratewin *r = u->state->rate;
+	const char *why = NULL;
+
+	ratewin_set_limit(&r[0], e->rate_limits.connections_per_second, 1000);
+	ratewin_set_limit(&r[1], e->rate_limits.connections_per_minute, 60000);
+	ratewin_set_limit(&r[2], e->rate_limits.connections_per_hour,
+	    3600000);
+	if ((why = quota_check_stream(&u->state->quota, &e->quotas,
+	    now_ms)) != NULL)
+		return why;
+	if (!ratewin_allows(&r[0], now_ms))
+		return "user connection rate limit (per second) exceeded";
+	if (!ratewin_allows(&r[1], now_ms))
+		return "user connection rate limit (per minute) exceeded";
+	if (!ratewin_allows(&r[2], now_ms))
+		return "user connection rate limit (per hour) exceeded";
+	ratewin_add(&r[0], now_ms);
+	ratewin_add(&r[1], now_ms);
+	ratewin_add(&r[2], now_ms);
+	return NULL;
+}
+
+const char *
+policy_stream_admit(struct policy_snap *s, const struct policy_user *u,
+    int64_t now_ms)
+{
+	uint32_t cap = u->cfg->eff.max_connections;
+	const char *why = NULL;
+
+	if ((why = account_check(u, now_ms)) != NULL)
+		return why;
+	pthread_mutex_lock(&u->state->lock);
+	why = user_rates(u, now_ms);
+	pthread_mutex_unlock(&u->state->lock);
+	if (why != NULL)
+		return why;
+	glock(s);
+	why = server_rates(s, now_ms);
+	gunlock(s);
+	if (why != NULL)
+		return why;
+	if (atomic_fetch_add(&s->state->active_streams, 1) >=
+	    s->cfg->limits.max_connections) {
+		atomic_fetch_sub(&s->state->active_streams, 1);
+		return "server connection limit (limits.max_connections)";
+	}
+	if (atomic_fetch_add(&u->state->active, 1) >= cap && cap > 0) {
+		atomic_fetch_sub(&u->state->active, 1);
+		atomic_fetch_sub(&s->state->active_streams, 1);
+		return "user connection limit (max_connections)";
+	}
+	return NULL;
+}
+
+void
+policy_stream_connected(struct policy_snap *s, const struct policy_user *u,
+    int64_t now_ms)
+{
+	(void)s;
+	pthread_mutex_lock(&u->state->lock);
+	quota_add_conn(&u->state->quota, now_ms);
+	pthread_mutex_unlock(&u->state->lock);
+}
+
+void
+policy_stream_release(struct policy_snap *s, const struct policy_user *u,
+    uint64_t unmetered_bytes, int64_t now_ms)
+{
+	if (unmetered_bytes > 0) {
+		pthread_mutex_lock(&u->state->lock);
+		quota_add_bytes(&u->state->quota, unmetered_bytes, now_ms);
+		pthread_mutex_unlock(&u->state->lock);
+	}
+	atomic_fetch_sub(&s->state->active_streams, 1);
+	atomic_fetch_sub(&u->state->active, 1);
+}
+
+/* ----- meter ----- */
+
+/* Re-rates a shared bucket when its limit changed (reload). */
+static void
+bucket_set(struct tbucket *tb, uint64_t rate, uint64_t now_us)
+{
+	if (tb->rate != rate)
+		tbucket_init(tb, rate, tbucket_burst_for(rate), now_us);
+}
+
+int
+policy_meter_init(struct policy_meter *m, struct policy_snap *s,
+    const struct policy_user *u, uint64_t now_us)
+{
+	const struct cfg_user_eff *e = &u->cfg->eff;
+	const struct cfg_quotas *q = &e->quotas;
+	uint64_t r = tbucket_rate_kbps(e->max_bandwidth_kbps);
+
+	memset(m, 0, sizeof(*m));
+	m->snap = s;
+	m->user = u;
+	tbucket_init(&m->conn, r, tbucket_burst_for(r), now_us);
+	m->quota = q->daily_bandwidth_bytes != 0 ||
+	    q->monthly_bandwidth_bytes != 0 ||
+	    q->bandwidth_per_hour_bytes != 0 || q->total_bandwidth_bytes != 0;
+	m->user_bw = e->max_aggregate_bandwidth_kbps != 0;
+	m->srv_bw = s->cfg->limits.max_bandwidth_mbps != 0;
+	return m->quota || m->user_bw || m->srv_bw || r != 0;
+}
+
+/* Lowers *n to what b has and *mg to its smallest useful grant. */
+static void
+bucket_clip(struct tbucket *b, uint64_t want, uint64_t now_us, uint64_t *n,
+    uint64_t *mg)
+{
+	uint64_t a = tbucket_avail(b, now_us), g;
+
+	if (b->rate == 0)
+		return;
+	if (a < *n)
+		*n = a;
+	g = tbucket_min_grant(b, want);
+	if (g < *mg)
+		*mg = g;
+}
+
+/* Wait until every limited bucket holds need tokens. */
+static uint64_t
+bucket_wait(const struct tbucket *b, uint64_t need, uint64_t w)
+{
+	uint64_t x;
+
+	if (b->rate == 0)
+		return w;
+	x = tbucket_wait_us(b, need);
+	return x > w ? x : w;
+}
+
+size_t
+policy_meter_grant(struct policy_meter *m, size_t want, uint64_t now_us,
+    int64_t now_ms, uint64_t *wait_us)
+{
+	struct policy_user_state *us = m->user->state;
+	struct policy_state *st = m->snap->state;
+	const struct cfg_user_eff *e = &m->user->cfg->eff;
+	uint64_t n = want, mg = want, left, w = 0;
+	const char *why = NULL;
+
+	*wait_us = 0;
+	pthread_mutex_lock(&us->lock);
+	if (m->quota) {
+		left = quota_bytes_left(&us->quota, &e->quotas, now_ms, &why);
+		if (left == 0) {
+			pthread_mutex_unlock(&us->lock);
+			m->why = why;
+			return 0;
+		}
+		if (left < n)
+			n = mg = left;
+	}
+	bucket_clip(&m->conn, mg, now_us, &n, &mg);
+	if (m->user_bw) {
+		bucket_set(&us->bw,
+		    tbucket_rate_kbps(e->max_aggregate_bandwidth_kbps), now_us);
+		bucket_clip(&us->bw, mg, now_us, &n, &mg);
+	}
+	if (m->srv_bw) {
+		pthread_mutex_lock(&st->glock);
+		bucket_set(&st->bw,
+		    tbucket_rate_mbps(m->snap->cfg->limits.max_bandwidth_mbps),
+		    now_us);
+		bucket_clip(&st->bw, mg, now_us, &n, &mg);
+	}
+	if (n < mg) {
+		w = bucket_wait(&m->conn, mg, 0);
+		if (m->user_bw)
+			w = bucket_wait(&us->bw, mg, w);
+		if (m->srv_bw)
+			w = bucket_wait(&st->bw, mg, w);
+		*wait_us = w > 0 ? w : 1;
+		n = 0;
+	} else {
+		tbucket_take(&m->conn, n);
+		if (m->user_bw)
+			tbucket_take(&us->bw, n);
+		if (m->srv_bw)
+			tbucket_take(&st->bw, n);
+		if (m->quota)
+			quota_add_bytes(&us->quota, n, now_ms);
+	}
+	if (m->srv_bw)
+		pthread_mutex_unlock(&st->glock);
+	pthread_mutex_unlock(&us->lock);
+	return (size_t)n;
+}
+
+void
+policy_meter_settle(struct policy_meter *m, size_t granted, size_t used,
+    int64_t now_ms)
+{
+	struct policy_user_state *us = m->user->state;
+	struct policy_state *st = m->snap->state;
+	uint64_t back = granted > used ? granted - used : 0;
+
+	pthread_mutex_lock(&us->lock);
+	tbucket_refund(&m->conn, back);
+	if (m->user_bw)
+		tbucket_refund(&us->bw, back);
+	if (m->srv_bw) {
+		pthread_mutex_lock(&st->glock);
+		tbucket_refund(&st->bw, back);
+		pthread_mutex_unlock(&st->glock);
+	}
+	if (m->quota)
+		quota_sub_bytes(&us->quota, back, now_ms);
+	else
+		quota_add_bytes(&us->quota, used, now_ms);
+	pthread_mutex_unlock(&us->lock);
+}
