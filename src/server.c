@@ -11,7 +11,10 @@
  * to server.shutdown_timeout seconds, close the rest, exit 0.
  * SIGHUP: reload the configuration the way it was first loaded; on
  * success publish a new policy snapshot (live connections keep the one
- * they started with), on failure keep the running one.
+ * they started with), on failure keep the running one. Bans, failures,
+ * reputation, rate windows and quota counters live in the policy state
+ * and survive a reload.
+ * SIGUSR1: toggle maintenance mode (new sessions refused).
  */
 #include "server.h"
 
@@ -35,6 +38,7 @@
 #include "core/pool.h"
 #include "core/util.h"
 #include "net/net.h"
+#include "policy/policy.h"
 #include "policy/snap.h"
 #include "socks5/socks5.h"
 
@@ -297,6 +301,11 @@ server_loop(struct server *srv)
 			return 0;
 		case SIGHUP:
 			server_reload(srv);
+			break;
+		case SIGUSR1:
+			log_info("event=maintenance.toggled source=signal "
+			    "enabled=%s", policy_maintenance_toggle(srv->state) ?
+			    "true" : "false");
 			break;
 		default:
 			log_info("event=signal signo=%u msg=\"ignored in this "

@@ -25,9 +25,7 @@ static const struct {
 	int		 issue;
 } pending[] = {
 	/* #3: data plane. The SOCKS5 CONNECT path acts on the rest of its
-	 * keys; group settings come with the groups of #7. */
-	{ "groups.acl", 3 },
-	{ "groups.max_connections_per_user", 3 },
+	 * keys. */
 	{ "groups.connect_retry*", 3 },
 	{ "logging.connection_flow_logs", 3 },
 	/* #4: TLS, UDP, upstream proxy */
@@ -71,37 +69,20 @@ static const struct {
 	{ "groups.colors", 6 },
 	{ "server.motd_path", 6 },
 	{ "server.bookmarks_path", 6 },
-	/* #7: policy */
-	{ "security.allowed_source_ips", 7 },
-	{ "security.ban_*", 7 },
-	{ "security.ip_reputation_*", 7 },
-	{ "security.max_new_connections_per_ip_per_minute", 7 },
-	{ "security.rate_limit_*", 7 },
-	{ "limits.max_bandwidth_mbps", 7 },
-	{ "limits.max_new_connections_per_second", 7 },
-	{ "limits.max_new_connections_per_minute", 7 },
+	/* #7: policy. What is left: security.rate_limit_cleanup_interval
+	 * and rate_limit_max_users (the per-IP table is bounded by
+	 * rate_limit_max_ips, per-user state by the user list), time zones
+	 * other than UTC, idle warnings, roles, GeoIP. */
+	{ "security.rate_limit_cleanup_interval", 7 },
+	{ "security.rate_limit_max_users", 7 },
+	{ "users.time_access.timezone", 7 },
+	{ "groups.time_access.timezone", 7 },
+	{ "groups.role", 7 },
 	{ "limits.idle_warning_secs", 7 },
 	{ "users.idle_warning_secs", 7 },
 	{ "groups.idle_warning_secs", 7 },
-	{ "users.quotas", 7 },
-	{ "groups.quotas", 7 },
-	{ "users.time_access", 7 },
-	{ "groups.time_access", 7 },
-	{ "users.rate_limits", 7 },
-	{ "groups.rate_limits", 7 },
-	{ "users.max_bandwidth_kbps", 7 },
-	{ "groups.max_bandwidth_kbps", 7 },
-	{ "users.max_aggregate_bandwidth_kbps", 7 },
-	{ "groups.max_aggregate_bandwidth_kbps", 7 },
-	{ "users.max_new_connections_per_minute", 7 },
-	{ "groups.max_new_connections_per_minute", 7 },
-	{ "users.source_ips", 7 },
-	{ "users.expires_at", 7 },
-	{ "maintenance_windows", 7 },
 	{ "geoip", 7 },
-	{ "users.group", 7 },
 	{ "users.role", 7 },
-	{ "groups", 7 },
 	/* Management plane: no issue filed yet. */
 	{ "api", MGMT },
 	{ "metrics", MGMT },

@@ -257,6 +257,21 @@ enum net_relay_reason {
 	NET_RELAY_IDLE,		/* no byte either way for idle_timeout_ms */
 	NET_RELAY_ERR_A,	/* read or write error on fd_a (e.g. reset) */
 	NET_RELAY_ERR_B,	/* read or write error on fd_b */
+	NET_RELAY_LIMIT,	/* the meter said stop (a quota is used up) */
+};
+
+/*
+ * Optional byte meter (bandwidth limits, quotas), shared by both
+ * directions. grant returns how many bytes may be read now (at most
+ * want): 0 with *wait_us > 0 pauses reading that long, 0 with *wait_us
+ * == 0 ends the relay (NET_RELAY_LIMIT). settle reports how many of the
+ * granted bytes a read actually took. The relay never reads more than
+ * granted, so a limit is never overshot.
+ */
+struct net_relay_meter {
+	size_t	(*grant)(void *arg, size_t want, uint64_t *wait_us);
+	void	(*settle)(void *arg, size_t granted, size_t used);
+	void	 *arg;
 };
 
 struct net_pipe_cache;
@@ -272,6 +287,8 @@ struct net_relay_opts {
 	/* Optional running totals (e.g. per user), added after each write. */
 	_Atomic uint64_t *total_a_to_b;
 	_Atomic uint64_t *total_b_to_a;
+	/* NULL: no meter, the fast path is untouched. Borrowed. */
+	const struct net_relay_meter *meter;
 };
 
 /* Called once when the relay has ended; the caller then frees it (it may

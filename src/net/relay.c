@@ -90,6 +90,8 @@ struct net_relay {
 	int			 freed;
 	int			 resume_posted;
 	unsigned		 tasks;		/* posted, not yet run */
+	const struct net_relay_meter *meter;	/* NULL: unmetered */
+	struct ev_timer		*throttle;	/* metered: paused reads */
 };
 
 struct net_pipe_cache {
@@ -176,19 +178,19 @@ relay_pipe_put(struct net_pipe_cache *pc, int p[2], int empty)
 
 /* ----- moving bytes ----- */
 
-/* Reads input into the empty staging area. */
+/* Reads at most len bytes of input into the staging area. */
 static ssize_t
-relay_read(struct net_relay *r, struct relay_dir *d)
+relay_read(struct net_relay *r, struct relay_dir *d, size_t len)
 {
 	if (r->copy) {
 		d->off = 0;
-		return read(d->in, d->buf, r->chunk);
+		return read(d->in, d->buf, len);
 	}
 	if (d->pipe[0] < 0 &&
 	    relay_pipe_get(r->pipes, r->pipe_size, d->pipe) != 0) {
 		return -1;	/* errno from pipe2(), e.g. EMFILE */
 	}
-	return splice(d->in, NULL, d->pipe[1], NULL, r->chunk - d->pending,
+	return splice(d->in, NULL, d->pipe[1], NULL, len,
 	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 }
 
@@ -240,13 +242,56 @@ relay_flush(struct net_relay *r, struct relay_dir *d)
 
 /* Asks for a pass from a posted task (read budget spent). */
 static void	relay_resume_later(struct net_relay *r);
+static void	relay_run(struct net_relay *r);
+static void	relay_finish(struct net_relay *r, enum net_relay_reason why);
+
+/* Throttle pause over: pump again. */
+static void
+relay_throttle_end(struct ev *ev, struct ev_timer *t, void *arg)
+{
+	struct net_relay *r = arg;
+
+	(void)ev;
+	(void)t;
+	r->throttle = NULL;
+	r->d[0].used = r->d[1].used = 0;
+	relay_run(r);
+}
+
+/*
+ * Metered read: asks the meter first. Returns like read(2); -1 with
+ * errno EAGAIN and *paused set when the meter pauses or stops reading.
+ */
+static ssize_t
+relay_read_metered(struct net_relay *r, struct relay_dir *d, int *paused)
+{
+	uint64_t wait_us = 0;
+	size_t g;
+	ssize_t n;
+
+	*paused = 0;
+	g = r->meter->grant(r->meter->arg, r->chunk - d->pending, &wait_us);
+	if (g == 0) {
+		*paused = 1;
+		if (wait_us == 0) {
+			relay_finish(r, NET_RELAY_LIMIT);
+		} else if (r->throttle == NULL) {
+			r->throttle = ev_timer_add(r->loop,
+			    (wait_us + 999) / 1000, relay_throttle_end, r);
+		}
+		return -1;
+	}
+	n = relay_read(r, d, g);
+	r->meter->settle(r->meter->arg, g, n > 0 ? (size_t)n : 0);
+	return n;
+}
 
 /* Moves what it can in one direction. RELAY_OK or an error side. */
 static int
 relay_pump(struct net_relay *r, struct relay_dir *d)
 {
 	ssize_t n;
-	int rc;
+	int rc, paused = 0;
 
 	for (;;) {
 		if ((rc = relay_flush(r, d)) != RELAY_OK) {
@@ -271,7 +316,14 @@ relay_pump(struct net_relay *r, struct relay_dir *d)
 			relay_resume_later(r);
 			return RELAY_OK;
 		}
-		n = relay_read(r, d);
+		if (r->meter == NULL) {
+			n = relay_read(r, d, r->chunk - d->pending);
+		} else if (r->throttle != NULL) {
+			return RELAY_OK;	/* paused by the meter */
+		} else if ((n = relay_read_metered(r, d, &paused)) < 0 &&
+		    paused) {
+			return RELAY_OK;
+		}
 		if (n > 0) {
 			d->pending += (size_t)n;
 			d->used += (size_t)n;
@@ -318,6 +370,8 @@ relay_release(struct net_relay *r)
 	}
 	ev_timer_cancel(r->loop, r->idle);
 	r->idle = NULL;
+	ev_timer_cancel(r->loop, r->throttle);
+	r->throttle = NULL;
 }
 
 /* Runs the done callback, or frees a relay freed meanwhile. */
@@ -503,6 +557,7 @@ net_relay_new(struct ev *loop, int fd_a, int fd_b,
 		r->d[i].pipe[0] = r->d[i].pipe[1] = -1;
 		r->d[i].in_ready = r->d[i].out_ready = 1;
 	}
+	r->meter = opts->meter;
 	r->d[0].total = opts->total_a_to_b;
 	r->d[1].total = opts->total_b_to_a;
 	if (ev_add(loop, fd_a, EV_READ | EV_WRITE, relay_io, r) != 0) {

@@ -27,6 +27,7 @@
 #include "net/net.h"
 #include "policy/acl.h"
 #include "policy/events.h"
+#include "policy/policy.h"
 #include "policy/snap.h"
 #include "socks5/socks5_wire.h"
 
@@ -46,6 +47,7 @@ enum s5_state {
 	S5_CONNECTING,
 	S5_RELAYING,
 	S5_FAILING,	/* reply queued; close once written or delayed */
+	S5_REJECT,	/* banned: answer the greeting with 05 FF, close */
 };
 
 struct s5_conn;
@@ -86,6 +88,10 @@ struct s5_conn {
 	uint16_t		 port;
 	uint64_t		 t_start;
 	uint8_t			 fail_rep;
+	int			 preauth_held;	/* policy_preauth_release() */
+	struct policy_meter	*meter;		/* NULL: unmetered relay */
+	struct net_relay_meter	 rmeter;
+	uint64_t		 unmetered;	/* bytes moved without meter */
 };
 
 struct socks5_worker {
@@ -96,6 +102,7 @@ struct socks5_worker {
 	struct s5_conn		*dead;
 	_Atomic size_t		 nconns;
 	struct net_pipe_cache	*pipes;
+	struct ev_timer		*tick;		/* live-session checks */
 };
 
 static void	conn_on_io(struct ev *, int, unsigned, void *);
@@ -134,10 +141,13 @@ conn_free(struct s5_conn *c)
 		ev_del(w->loop, c->fd);
 	if (c->fd >= 0)
 		close(c->fd);
-	if (c->counted) {
-		atomic_fetch_sub(&c->snap->state->active_streams, 1);
-		atomic_fetch_sub(&c->user->state->active, 1);
-	}
+	if (c->counted)
+		policy_stream_release(c->snap, c->user, c->unmetered,
+		    policy_now_ms());
+	if (c->preauth_held)
+		policy_preauth_release(c->snap,
+		    (const struct sockaddr *)&c->peer);
+	free(c->meter);
 	policy_snap_unref(c->snap);
 	buf_cleanup(&c->in);
 	if (c->prev != NULL)
@@ -234,6 +244,15 @@ conn_refuse(struct s5_conn *c, uint8_t rep, const char *why)
 	conn_close_later(c);
 }
 
+/* An ACL or anti-SSRF refusal: also feeds the peer's reputation. */
+static void
+conn_refuse_acl(struct s5_conn *c, const char *why)
+{
+	policy_acl_denied(c->snap, (const struct sockaddr *)&c->peer,
+	    policy_now_ms());
+	conn_refuse(c, SOCKS5_REP_NOT_ALLOWED, why);
+}
+
 /* Handshake deadline or failure delay reached. */
 static void
 conn_on_timer(struct ev *loop, struct ev_timer *t, void *arg)
@@ -252,6 +271,27 @@ conn_on_timer(struct ev *loop, struct ev_timer *t, void *arg)
 		    "state=%d", c->peer_str, (int)c->state);
 	}
 	conn_close_later(c);
+}
+
+/* The pre-auth gate (policy.h): a banned client gets 05 FF to its
+ * greeting, anything else refused is closed at once. */
+static void
+conn_gate(struct s5_conn *c)
+{
+	enum policy_pre v = policy_preauth(c->snap,
+	    (const struct sockaddr *)&c->peer, policy_now_ms());
+
+	if (v == POLICY_PRE_OK) {
+		c->preauth_held = 1;
+		return;
+	}
+	log_info("event=connection.rejected proto=socks5 peer=%s reason=%s",
+	    c->peer_str, policy_pre_str(v));
+	if (v == POLICY_PRE_BANNED || v == POLICY_PRE_REPUTATION ||
+	    v == POLICY_PRE_MAINTENANCE)
+		c->state = S5_REJECT;
+	else
+		conn_close_later(c);
 }
 
 /* Accepts one connection. */
@@ -284,6 +324,7 @@ worker_accept_one(struct socks5_worker *w, int fd,
 	    c->snap->cfg->limits.socks5_handshake_timeout * 1000,
 	    conn_on_timer, c);
 	log_debug("event=accept proto=socks5 peer=%s", c->peer_str);
+	conn_gate(c);
 }
 
 /* The listener is readable: accept up to a budget of connections. */
@@ -409,6 +450,11 @@ auth_verdict(struct s5_conn *c, int ok, int cached)
 			atomic_fetch_add(&c->user->state->auth_failures, 1);
 		log_info("event=auth.failure proto=socks5 peer=%s user=%s "
 		    "method=password", c->peer_str, c->host);
+		if (policy_auth_failed(c->snap,
+		    (const struct sockaddr *)&c->peer, policy_now_ms()))
+			log_info("event=ban.created peer=%s duration_s=%llu",
+			    c->peer_str, (unsigned long long)
+			    c->snap->cfg->security.ban_duration);
 		c->user = NULL;
 		c->state = S5_FAILING;
 		if (c->timer != NULL)
@@ -420,6 +466,13 @@ auth_verdict(struct s5_conn *c, int ok, int cached)
 	log_info("event=auth.success proto=socks5 peer=%s user=%s "
 	    "method=password%s", c->peer_str, c->user->cfg->username,
 	    cached ? " cached=1" : "");
+	policy_auth_succeeded(c->snap, (const struct sockaddr *)&c->peer,
+	    policy_now_ms());
+	if (c->preauth_held) {
+		c->preauth_held = 0;
+		policy_preauth_release(c->snap,
+		    (const struct sockaddr *)&c->peer);
+	}
 	c->host[0] = '\0';
 	if (send(c->fd, st, sizeof(st), MSG_NOSIGNAL) != sizeof(st)) {
 		conn_close_later(c);
@@ -506,7 +559,7 @@ relay_done(void *arg, uint64_t up, uint64_t down,
 {
 	struct s5_conn *c = arg;
 	static const char *const why[] = { "eof", "idle", "client_error",
-	    "target_error" };
+	    "target_error", "quota" };
 
 	log_info("event=proxy.complete proto=socks5 peer=%s user=%s "
 	    "target=%s:%u bytes_up=%llu bytes_down=%llu duration_ms=%llu "
@@ -515,8 +568,49 @@ relay_done(void *arg, uint64_t up, uint64_t down,
 	    (unsigned long long)(ev_now_ms(c->w->loop) - c->t_start),
 	    why[reason]);
 	atomic_fetch_add(&c->snap->state->bytes_total, up + down);
+	if (reason == NET_RELAY_LIMIT && c->meter != NULL)
+		log_info("event=quota.exceeded proto=socks5 peer=%s user=%s "
+		    "reason=\"%s\" msg=\"stream cut at the limit\"",
+		    c->peer_str, c->user->cfg->username, c->meter->why != NULL ?
+		    c->meter->why : "quota");
+	if (c->meter == NULL)
+		c->unmetered = up + down;
 	conn_emit(c, STREAM_END, up, down, why[reason], 0);
 	conn_close_later(c);
+}
+
+/* Relay meter adapters (policy_meter_grant/settle with the clocks). */
+static size_t
+meter_grant(void *arg, size_t want, uint64_t *wait_us)
+{
+	struct s5_conn *c = arg;
+
+	return policy_meter_grant(c->meter, want, policy_mono_us(),
+	    policy_now_ms(), wait_us);
+}
+
+static void
+meter_settle(void *arg, size_t granted, size_t used)
+{
+	struct s5_conn *c = arg;
+
+	policy_meter_settle(c->meter, granted, used, policy_now_ms());
+}
+
+/* The stream's byte meter, or NULL when no limit applies. */
+static const struct net_relay_meter *
+conn_meter(struct s5_conn *c)
+{
+	c->meter = xcalloc(1, sizeof(*c->meter));
+	if (!policy_meter_init(c->meter, c->snap, c->user, policy_mono_us())) {
+		free(c->meter);
+		c->meter = NULL;
+		return NULL;
+	}
+	c->rmeter.grant = meter_grant;
+	c->rmeter.settle = meter_settle;
+	c->rmeter.arg = c;
+	return &c->rmeter;
 }
 
 /* Connected (or not): reply, then hand both sockets to the relay. */
@@ -557,6 +651,8 @@ connect_done(void *arg, const struct net_connect_result *res)
 	ro.pipes = c->w->pipes;
 	ro.total_a_to_b = &c->user->state->bytes_up;
 	ro.total_b_to_a = &c->user->state->bytes_down;
+	ro.meter = conn_meter(c);
+	policy_stream_connected(c->snap, c->user, policy_now_ms());
 	c->relay = net_relay_new(c->w->loop, c->fd, tfd, &ro, relay_done, c);
 	if (c->relay == NULL) {
 		close(tfd);
@@ -590,14 +686,14 @@ conn_connect(struct s5_conn *c, struct sockaddr_storage *addrs, size_t n)
 		if (cfg->security.ip_guard_enabled &&
 		    ipguard_is_blocked(sas[i], c->snap->guard_allow,
 		    c->snap->nguard_allow, reason, sizeof(reason))) {
-			conn_refuse(c, SOCKS5_REP_NOT_ALLOWED, reason);
+			conn_refuse_acl(c, reason);
 			return;
 		}
 	}
 	if (acl_check(&c->user->acl, c->host_is_name ? c->host : NULL, sas,
 	    n, c->port, &why) != ACL_ALLOW) {
 		acl_match_format(&why, text, sizeof(text));
-		conn_refuse(c, SOCKS5_REP_NOT_ALLOWED, text);
+		conn_refuse_acl(c, text);
 		return;
 	}
 	net_connect_opts_init(&o);
@@ -662,21 +758,15 @@ conn_target(struct s5_conn *c, const struct socks5_request *req)
 static int
 conn_check_limits(struct s5_conn *c)
 {
-	const struct cfg *cfg = c->snap->cfg;
-	uint32_t cap = c->user->cfg->eff.max_connections;
+	int64_t now = policy_now_ms();
+	const char *why = NULL;
 
-	if (atomic_fetch_add(&c->snap->state->active_streams, 1) >=
-	    cfg->limits.max_connections) {
-		atomic_fetch_sub(&c->snap->state->active_streams, 1);
-		conn_refuse(c, SOCKS5_REP_NOT_ALLOWED,
-		    "server connection limit (limits.max_connections)");
-		return ERR_DENIED;
-	}
-	if (atomic_fetch_add(&c->user->state->active, 1) >= cap && cap > 0) {
-		atomic_fetch_sub(&c->user->state->active, 1);
-		atomic_fetch_sub(&c->snap->state->active_streams, 1);
-		conn_refuse(c, SOCKS5_REP_NOT_ALLOWED,
-		    "user connection limit (max_connections)");
+	why = policy_login_check(c->snap, c->user,
+	    (const struct sockaddr *)&c->peer, now);
+	if (why == NULL)
+		why = policy_stream_admit(c->snap, c->user, now);
+	if (why != NULL) {
+		conn_refuse(c, SOCKS5_REP_NOT_ALLOWED, why);
 		return ERR_DENIED;
 	}
 	c->counted = 1;
@@ -722,7 +812,7 @@ conn_on_request(struct s5_conn *c, const struct socks5_request *req)
 	if (acl_check_name(&c->user->acl, c->host, c->port, &why) ==
 	    ACL_DENY) {
 		acl_match_format(&why, text, sizeof(text));
-		conn_refuse(c, SOCKS5_REP_NOT_ALLOWED, text);
+		conn_refuse_acl(c, text);
 		return;
 	}
 	c->state = S5_RESOLVING;
@@ -742,6 +832,13 @@ conn_process(struct s5_conn *c)
 
 	while (!c->dead && r == 0) {
 		switch (c->state) {
+		case S5_REJECT:
+			if ((r = socks5_parse_greeting(&c->in, &g)) != 0)
+				break;
+			choice[1] = SOCKS5_AUTH_NOACCEPT;
+			(void)send(c->fd, choice, 2, MSG_NOSIGNAL);
+			conn_close_later(c);
+			return;
 		case S5_GREETING:
 			if ((r = socks5_parse_greeting(&c->in, &g)) != 0)
 				break;
@@ -790,6 +887,29 @@ conn_process(struct s5_conn *c)
 	}
 }
 
+/* Every second: close live sessions the policy no longer allows
+ * (account expired, time window over, maintenance with disconnect). */
+static void
+worker_tick(struct ev *loop, struct ev_timer *t, void *arg)
+{
+	struct socks5_worker *w = arg;
+	int64_t now = policy_now_ms();
+	struct s5_conn *c = NULL;
+	const char *why = NULL;
+
+	for (c = w->conns; c != NULL; c = c->next) {
+		if (c->dead || c->state < S5_REQUEST || c->user == NULL ||
+		    c->state == S5_FAILING || c->state == S5_REJECT)
+			continue;
+		if ((why = policy_session_check(c->snap, c->user, now)) == NULL)
+			continue;
+		log_info("event=session.closed proto=socks5 peer=%s user=%s "
+		    "reason=\"%s\"", c->peer_str, c->user->cfg->username, why);
+		conn_close_later(c);
+	}
+	ev_timer_reset(loop, t, 1000);
+}
+
 /* Creates a worker serving listen_fd on loop. */
 struct socks5_worker *
 socks5_worker_new(struct ev *loop, const struct socks5_env *env,
@@ -807,6 +927,7 @@ socks5_worker_new(struct ev *loop, const struct socks5_env *env,
 		return NULL;
 	}
 	ev_set_before_sleep(loop, worker_reap, w);
+	w->tick = ev_timer_add(loop, 1000, worker_tick, w);
 	return w;
 }
 
@@ -837,6 +958,7 @@ socks5_worker_free(struct socks5_worker *w)
 	if (w == NULL)
 		return;
 	socks5_worker_stop_accepting(w);
+	ev_timer_cancel(w->loop, w->tick);
 	for (c = w->conns; c != NULL; c = c->next)
 		conn_close_later(c);
 	worker_reap(w->loop, w);

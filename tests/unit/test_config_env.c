@@ -235,7 +235,8 @@ test_hybrid(void **state)
 {
 	char *env[] = {
 		"SKS5_LOG_LEVEL=warn", "SKS5_SERVER_ID=SSH-2.0-notH",
-		"SKS5_USER_0_USERNAME=intruder", "SKS5_BAN_THRESHOLD=9", NULL
+		"SKS5_USER_0_USERNAME=intruder", "SKS5_RATE_LIMIT_MAX_USERS=9",
+		NULL
 	};
 	struct cfg_overrides ov;
 	struct cfg_diag d;
@@ -256,7 +257,7 @@ test_hybrid(void **state)
 	c = load_ov(t, &ov, &d);
 	assert_non_null(c);
 	assert_string_equal(cfg_log_level(c), "warn");
-	assert_int_equal(c->security.ban_threshold, 9);
+	assert_int_equal(c->security.rate_limit_max_users, 9);
 	assert_string_equal(c->server.server_id, "SSH-2.0-sks5"); /* not H */
 	assert_int_equal(cfg_user_count(c), 1);
 	assert_string_equal(c->users[0].username, "alice");
@@ -265,8 +266,9 @@ test_hybrid(void **state)
 	/* Hybrid values are validated too, and pending ones rejected. */
 	ov.allow_pending = 0;
 	assert_null(load_ov(t, &ov, &d));
-	assert_true(has_error(&d, "env SKS5_BAN_THRESHOLD: "
-	    "'security.ban_threshold' is not implemented yet (issue #7)"));
+	assert_true(has_error(&d, "env SKS5_RATE_LIMIT_MAX_USERS: "
+	    "'security.rate_limit_max_users' is not implemented yet "
+	    "(issue #7)"));
 	cfg_diag_cleanup(&d);
 	free(t);
 }
@@ -445,18 +447,25 @@ test_pending_table(void **state)
 	assert_int_equal(cfg_key_pending("users.12.acl.allow"), 0);
 	assert_int_equal(cfg_key_pending("users.connect_retry_delay_ms"), 0);
 	assert_int_equal(cfg_key_pending("logging.connection_flow_logs"), 3);
-	assert_int_equal(cfg_key_pending("groups.acl"), 3);
-	assert_int_equal(cfg_key_pending("groups"), 7);
-	assert_int_equal(cfg_key_pending("groups.name"), 7);
+	assert_int_equal(cfg_key_pending("groups.acl"), 0);
+	assert_int_equal(cfg_key_pending("groups"), 0);
+	assert_int_equal(cfg_key_pending("groups.name"), 0);
+	assert_int_equal(cfg_key_pending("groups.quotas.daily_bandwidth_bytes"),
+	    0);
+	assert_int_equal(cfg_key_pending("groups.time_access.timezone"), 7);
+	assert_int_equal(cfg_key_pending("security.ban_threshold"), 0);
+	assert_int_equal(cfg_key_pending("maintenance_windows.message"), 0);
 	assert_int_equal(cfg_key_pending("limits.max_connections"), 0);
 	assert_int_equal(cfg_key_pending("limits.max_connections_per_user"), 0);
 	assert_int_equal(cfg_key_pending("limits.max_auth_attempts"), 5);
 	assert_int_equal(cfg_key_pending("upstream_proxy.url"), 4);
 	assert_int_equal(cfg_key_pending("security.argon2_time_cost"), 5);
-	assert_int_equal(cfg_key_pending("security.ban_whitelist"), 7);
+	assert_int_equal(cfg_key_pending("security.ban_whitelist"), 0);
+	assert_int_equal(cfg_key_pending("security.rate_limit_max_users"), 7);
 	assert_int_equal(cfg_key_pending("shell.hostname"), 6);
 	assert_int_equal(cfg_key_pending("users.max_connections"), 0);
-	assert_int_equal(cfg_key_pending("users.max_bandwidth_kbps"), 7);
+	assert_int_equal(cfg_key_pending("users.max_bandwidth_kbps"), 0);
+	assert_int_equal(cfg_key_pending("users.role"), 7);
 	assert_int_equal(cfg_key_pending("api.token"), -1);
 	assert_int_equal(cfg_key_pending("persistence.state.enabled"), -1);
 	assert_int_equal(cfg_key_pending("logging.audit_max_files"), -1);
@@ -467,7 +476,7 @@ test_pending_in_file(void **state)
 {
 	struct cfg_diag d;
 	char *t = doc("[limits]\n\n[api]\n[logging]\nlevel = \"warn\"\n",
-	    "[users.quotas]\n");
+	    "role = \"admin\"\n");
 
 	(void)state;
 	/* An empty [limits] is fine; an empty [api] header counts as set. */
@@ -475,7 +484,7 @@ test_pending_in_file(void **state)
 	assert_int_equal(d.nerrors, 2);
 	assert_true(has_error(&d, "t.toml:3:2: 'api' is not implemented yet "
 	    "(management plane)"));
-	assert_true(has_error(&d, "'users.0.quotas' is not implemented yet "
+	assert_true(has_error(&d, "'users.0.role' is not implemented yet "
 	    "(issue #7)"));
 	cfg_diag_cleanup(&d);
 	free(t);
@@ -502,7 +511,7 @@ test_original_full(void **state)
 			fail_msg("unexpected error: %s", d.errors[i]);
 		}
 	}
-	assert_true(has_error(&d, "'groups' is not implemented yet"));
+	assert_true(has_error(&d, "'geoip' is not implemented yet"));
 	assert_true(has_error(&d, "'users.0.totp_secret' is not implemented"));
 	cfg_diag_cleanup(&d);
 	ov.allow_pending = 1;
