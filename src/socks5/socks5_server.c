@@ -893,20 +893,23 @@ static void
 worker_tick(struct ev *loop, struct ev_timer *t, void *arg)
 {
 	struct socks5_worker *w = arg;
+	struct policy_snap *cur = policy_holder_get(w->env.policy);
 	int64_t now = policy_now_ms();
 	struct s5_conn *c = NULL;
 	const char *why = NULL;
 
+	/* The account as the session started; maintenance as it is now. */
 	for (c = w->conns; c != NULL; c = c->next) {
 		if (c->dead || c->state < S5_REQUEST || c->user == NULL ||
 		    c->state == S5_FAILING || c->state == S5_REJECT)
 			continue;
-		if ((why = policy_session_check(c->snap, c->user, now)) == NULL)
+		if ((why = policy_session_check(cur, c->user, now)) == NULL)
 			continue;
 		log_info("event=session.closed proto=socks5 peer=%s user=%s "
 		    "reason=\"%s\"", c->peer_str, c->user->cfg->username, why);
 		conn_close_later(c);
 	}
+	policy_snap_unref(cur);
 	ev_timer_reset(loop, t, 1000);
 }
 
