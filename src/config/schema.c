@@ -148,7 +148,7 @@ static const struct cfg__key security_keys[] = {
 	KB(S, ban_enabled, 1, "Automatic bans after repeated "
 	    "authentication failures"),
 	KU32(S, ban_threshold, 5, "Failures within ban_window that trigger "
-	    "a ban (>= 1 when bans are on)"),
+	    "a ban (1..1000 when bans are on)"),
 	KU64(S, ban_window, 300, "Failure counting window, seconds"),
 	KU64(S, ban_duration, 900, "Ban length, seconds"),
 	KV(S, ban_whitelist, "IPs or networks never banned"),
