@@ -136,7 +136,7 @@ static const struct cfg__key limits_keys[] = {
 	    "0 = unlimited"),
 	KU32(S, max_unauthenticated_connections, 1024, "Connections not "
 	    "authenticated yet, server-wide; 0 = unlimited"),
-	KU32(S, max_unauthenticated_connections_per_ip, 32, "Connections "
+	KU32(S, max_unauthenticated_connections_per_ip, 128, "Connections "
 	    "not authenticated yet, per source IP; 0 = unlimited"),
 };
 #undef S
