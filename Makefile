@@ -7,7 +7,7 @@
 CC       ?= cc
 BUILD    ?= build
 SAN      ?= 0
-PKGS     := libsodium openssl jansson
+PKGS     := libsodium openssl jansson libmaxminddb
 PYTHON   ?= /usr/bin/python3
 FUZZ_SECONDS ?= 30
 

@@ -14,6 +14,7 @@ PKGS=(
 	libmaxminddb-dev libcurl4-openssl-dev
 	libcmocka-dev python3 python3-pytest
 	openssh-client curl oathtool iproute2 zsh fish
+	libmaxmind-db-writer-perl
 	clang libclang-rt-14-dev
 )
 

@@ -38,6 +38,7 @@
 #include "core/pool.h"
 #include "core/util.h"
 #include "net/net.h"
+#include "policy/geoip.h"
 #include "policy/policy.h"
 #include "policy/snap.h"
 #include "socks5/socks5.h"
@@ -103,11 +104,18 @@ server_signals_open(void)
 
 /* Wraps a loaded configuration into a snapshot (owning it with take). */
 static struct policy_snap *
-server_snap(struct server *srv, struct cfg *cfg, int take)
+server_snap(struct server *srv, struct cfg *cfg, int take, int *failed)
 {
 	struct policy_snap *s = policy_snap_new(cfg, take, srv->state);
+	char err[512];
 
 	s->dummy_hash = xstrdup(srv->dummy_hash);
+	*failed = 0;
+	if (cfg->geoip.enabled && geoip_open(cfg->geoip.database_path,
+	    &s->geo, err, sizeof(err)) != 0) {
+		log_error("geoip.database_path: %s", err);
+		*failed = 1;
+	}
 	return s;
 }
 
@@ -117,7 +125,9 @@ server_reload(struct server *srv)
 {
 	struct cfg_diag diag;
 	struct cfg *next = NULL;
+	struct policy_snap *snap = NULL;
 	size_t i;
+	int failed;
 
 	cfg_diag_init(&diag);
 	if (cfg_load(srv->ov, &next, &diag) != 0) {
@@ -134,10 +144,17 @@ server_reload(struct server *srv)
 		log_warn("event=config.reload warning=\"%s\"",
 		    diag.warnings[i]);
 	cfg_diag_cleanup(&diag);
+	snap = server_snap(srv, next, 1, &failed);
+	if (failed) {
+		log_error("event=config.reload success=false "
+		    "msg=\"keeping the running configuration\"");
+		policy_snap_unref(snap);
+		return;
+	}
 	server_apply_logging(next, srv->ov);
 	log_info("event=config.reload success=true users=%zu",
 	    cfg_user_count(next));
-	policy_holder_set(&srv->policy, server_snap(srv, next, 1));
+	policy_holder_set(&srv->policy, snap);
 }
 
 /* Worker thread body: run the loop, then free what lives on it. */
@@ -364,7 +381,7 @@ int
 server_run(struct cfg *cfg, const struct cfg_overrides *ov)
 {
 	struct server srv;
-	int rc = 1;
+	int rc = 1, failed;
 	uint64_t drain_s;
 
 	memset(&srv, 0, sizeof(srv));
@@ -377,10 +394,12 @@ server_run(struct cfg *cfg, const struct cfg_overrides *ov)
 	}
 	srv.dummy_hash = server_dummy_hash();
 	srv.state = policy_state_new();
-	policy_holder_init(&srv.policy, server_snap(&srv, cfg, 0));
+	policy_holder_init(&srv.policy, server_snap(&srv, cfg, 0, &failed));
 	srv.pool = pool_new(SERVER_POOL_THREADS, SERVER_POOL_QUEUE);
 	srv.resolver = net_resolver_new(srv.pool, cfg->server.dns_cache_ttl,
 	    cfg->server.dns_cache_max_entries);
+	if (failed)
+		goto out;
 	if ((srv.sigfd = server_signals_open()) < 0) {
 		log_error("cannot set up signal handling: %s", strerror(errno));
 		goto out;

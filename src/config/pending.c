@@ -81,7 +81,6 @@ static const struct {
 	{ "limits.idle_warning_secs", 7 },
 	{ "users.idle_warning_secs", 7 },
 	{ "groups.idle_warning_secs", 7 },
-	{ "geoip", 7 },
 	{ "users.role", 7 },
 	/* Management plane: no issue filed yet. */
 	{ "api", MGMT },

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "policy/acl.h"
+#include "policy/geoip.h"
 
 int64_t
 policy_now_ms(void)
@@ -196,6 +197,20 @@ policy_acl_denied(struct policy_snap *s, const struct sockaddr *peer,
 	glock(s);
 	ipt_rep_add(&s->state->ipt, &p, key, IPT_REP_ACL_DENY, now_ms);
 	gunlock(s);
+}
+
+const char *
+policy_target_check(struct policy_snap *s, const struct sockaddr *sa,
+    char *buf, size_t len)
+{
+	char cc[3];
+
+	if (s->geo == NULL)
+		return NULL;
+	if (geoip_country(s->geo, sa, cc) != 0)
+		return geoip_decide(&s->cfg->geoip, NULL, buf, len) ? NULL :
+		    buf;
+	return geoip_decide(&s->cfg->geoip, cc, buf, len) ? NULL : buf;
 }
 
 int

@@ -105,6 +105,14 @@ void	policy_stream_release(struct policy_snap *s,
 	    const struct policy_user *u, uint64_t unmetered_bytes,
 	    int64_t now_ms);
 
+/*
+ * Destination check beyond the ACL: GeoIP country allow/deny for one
+ * resolved target address. NULL when allowed, else the reason (written
+ * into buf). Call it for every candidate address before connecting.
+ */
+const char *policy_target_check(struct policy_snap *s,
+	    const struct sockaddr *sa, char *buf, size_t len);
+
 /* Maintenance now: 1 when on, with the message and whether existing
  * sessions must go. msg and disconnect may be NULL. */
 int	policy_maintenance(struct policy_snap *s, int64_t now_ms,

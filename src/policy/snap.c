@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "policy/geoip.h"
 
 /* Creates the process-wide live state. */
 struct policy_state *
@@ -123,6 +124,7 @@ policy_snap_unref(struct policy_snap *s)
 		acl_cleanup(&s->users[i].acl);
 	free(s->users);
 	free(s->dummy_hash);
+	geoip_free(s->geo);
 	if (s->owns_cfg)
 		cfg_free(s->cfg);
 	free(s);

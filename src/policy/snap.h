@@ -21,6 +21,8 @@
 #include "policy/authcache.h"
 #include "policy/limits.h"
 
+struct geoip;
+
 /* Live counters of one user name; they live as long as the process. */
 struct policy_user_state {
 	char			*name;
@@ -72,6 +74,7 @@ struct policy_snap {
 	struct cfg_cidr		*guard_allow;	/* ranges exempt from ip_guard */
 	size_t			 nguard_allow;
 	char			*dummy_hash;	/* for unknown users */
+	struct geoip		*geo;	/* owned; NULL: [geoip] off */
 };
 
 /* Creates and frees the process-wide state. */

@@ -689,6 +689,11 @@ conn_connect(struct s5_conn *c, struct sockaddr_storage *addrs, size_t n)
 			conn_refuse_acl(c, reason);
 			return;
 		}
+		if (policy_target_check(c->snap, sas[i], reason,
+		    sizeof(reason)) != NULL) {
+			conn_refuse_acl(c, reason);
+			return;
+		}
 	}
 	if (acl_check(&c->user->acl, c->host_is_name ? c->host : NULL, sas,
 	    n, c->port, &why) != ACL_ALLOW) {

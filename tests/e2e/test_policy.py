@@ -3,9 +3,12 @@ reputation, maintenance, per-user login rules, stream rate limits, quota
 cut mid-transfer, throttling sanity and expiry closing a live session.
 Loopback only; the clocks are real, so the windows used are short."""
 import datetime
+import os
+import shutil
 import signal
 import socket
 import struct
+import subprocess
 import threading
 import time
 
@@ -332,3 +335,92 @@ def test_expiry_closes_live_session(sks5, echo_server):
     if st == "ok":
         assert request(c, echo_server) == 2
     c.close()
+
+
+# ----- GeoIP: a database generated at test time maps loopback addresses
+# to countries (127.0.0.2 -> DE, 127.0.0.3 -> US); nothing leaves lo.
+
+GEN = os.path.join(os.path.dirname(__file__), "gen_geoip.pl")
+
+
+def geoip_db(tmp_path):
+    if shutil.which("perl") is None or subprocess.run(
+            ["perl", "-MMaxMind::DB::Writer::Tree", "-e", "1"],
+            capture_output=True).returncode != 0:
+        pytest.skip("libmaxmind-db-writer-perl is not installed")
+    path = tmp_path / "countries.mmdb"
+    subprocess.run(["perl", GEN, str(path)], check=True, timeout=60)
+    return path
+
+
+@pytest.fixture
+def echo_on_two():
+    """Echo servers on 127.0.0.2 and 127.0.0.3 (same port when free)."""
+    socks_ = []
+    port = None
+    for host in ("127.0.0.2", "127.0.0.3"):
+        ls = socket.socket()
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind((host, port or 0))
+        port = ls.getsockname()[1]
+        ls.listen(8)
+        socks_.append(ls)
+    stop = threading.Event()
+
+    def loop(ls):
+        ls.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                continue
+            with c:
+                d = c.recv(100)
+                if d:
+                    c.sendall(d)
+
+    ts = [threading.Thread(target=loop, args=(ls,), daemon=True) for ls in socks_]
+    for t in ts:
+        t.start()
+    yield port
+    stop.set()
+    for t in ts:
+        t.join()
+    for ls in socks_:
+        ls.close()
+
+
+def connect_to(port, host, tport):
+    s, st = login(port)
+    assert st == "ok"
+    s.sendall(b"\x05\x01\x00\x01" + socket.inet_aton(host) + struct.pack(">H", tport))
+    hdr = recv_exact(s, 4)
+    recv_exact(s, 6)
+    return s, hdr[1]
+
+
+@pytest.mark.parametrize("rule", ["denied_countries = [\"US\"]",
+                                  "allowed_countries = [\"DE\"]"])
+def test_geoip_allow_and_deny(sks5, tmp_path, echo_on_two, rule):
+    db = geoip_db(tmp_path)
+    s = sks5(extra='[geoip]\nenabled = true\ndatabase_path = "%s"\n%s\n' % (db, rule))
+    c, rep = connect_to(s.port, "127.0.0.2", echo_on_two)
+    assert rep == 0
+    c.sendall(b"de")
+    assert recv_exact(c, 2) == b"de"
+    c.close()
+    c, rep = connect_to(s.port, "127.0.0.3", echo_on_two)
+    assert rep == 2
+    c.close()
+    s.wait_log("GeoIP: country US is")
+
+
+def test_geoip_missing_database_is_a_startup_error(tmp_path):
+    port = free_port()
+    body = cfg(port, extra='[geoip]\nenabled = true\ndatabase_path = "%s"\n'
+               'denied_countries = ["US"]\n' % (tmp_path / "none.mmdb"))
+    s = Server(tmp_path, body)
+    assert s.proc.wait(timeout=30) != 0
+    text = s.text()
+    s.errf.close()
+    assert "cannot open GeoIP database" in text
