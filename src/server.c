@@ -116,6 +116,10 @@ server_snap(struct server *srv, struct cfg *cfg, int take, int *failed)
 		log_error("geoip.database_path: %s", err);
 		*failed = 1;
 	}
+	if (s->load_error != NULL) {
+		log_error("%s", s->load_error);
+		*failed = 1;
+	}
 	return s;
 }
 

@@ -71,12 +71,10 @@ static const struct {
 	{ "server.bookmarks_path", 6 },
 	/* #7: policy. What is left: security.rate_limit_cleanup_interval
 	 * and rate_limit_max_users (the per-IP table is bounded by
-	 * rate_limit_max_ips, per-user state by the user list), time zones
-	 * other than UTC, idle warnings, roles, GeoIP. */
+	 * rate_limit_max_ips, per-user state by the user list), idle
+	 * warnings, roles. */
 	{ "security.rate_limit_cleanup_interval", 7 },
 	{ "security.rate_limit_max_users", 7 },
-	{ "users.time_access.timezone", 7 },
-	{ "groups.time_access.timezone", 7 },
 	{ "groups.role", 7 },
 	{ "limits.idle_warning_secs", 7 },
 	{ "users.idle_warning_secs", 7 },

@@ -17,6 +17,7 @@
 
 #include "policy/acl.h"
 #include "policy/geoip.h"
+#include "policy/tzif.h"
 
 int64_t
 policy_now_ms(void)
@@ -252,10 +253,13 @@ static const char *
 account_check(const struct policy_user *u, int64_t now_ms)
 {
 	const struct cfg_user_eff *e = &u->cfg->eff;
+	int64_t local = now_ms;
 
 	if (e->has_expiry && (int64_t)e->expires_at * 1000 <= now_ms)
 		return "account expired";
-	if (!timewin_allows(&e->time_access, now_ms))
+	if (u->tz != NULL)
+		local += (int64_t)tz_offset(u->tz, now_ms / 1000) * 1000;
+	if (!timewin_allows(&e->time_access, local))
 		return "outside the allowed time window";
 	return NULL;
 }

@@ -6,6 +6,7 @@
 
 #include "core/util.h"
 #include "policy/geoip.h"
+#include "policy/tzif.h"
 
 /* Creates the process-wide live state. */
 struct policy_state *
@@ -84,6 +85,25 @@ snap_user_init(struct policy_user *pu, const struct cfg_user *u,
 	pu->state = policy_state_user(st, u->username);
 }
 
+/* Loads the zone of a user's time window (none for UTC). */
+static void
+snap_user_tz(struct policy_snap *s, struct policy_user *pu)
+{
+	const char *name = pu->cfg->eff.time_access.timezone;
+	char err[256];
+
+	if (name == NULL || strcmp(name, "UTC") == 0)
+		return;
+	pu->tz = xcalloc(1, sizeof(*pu->tz));
+	if (tz_load(NULL, name, pu->tz, err, sizeof(err)) != 0) {
+		free(pu->tz);
+		pu->tz = NULL;
+		if (s->load_error == NULL)
+			s->load_error = xasprintf("users.%s.time_access."
+			    "timezone: %s", pu->cfg->username, err);
+	}
+}
+
 /* Builds a snapshot of cfg (owned when take is set). */
 struct policy_snap *
 policy_snap_new(struct cfg *cfg_take, int take, struct policy_state *st)
@@ -97,8 +117,10 @@ policy_snap_new(struct cfg *cfg_take, int take, struct policy_state *st)
 	s->state = st;
 	s->nusers = cfg_take->nusers;
 	s->users = xcalloc(s->nusers, sizeof(*s->users));
-	for (i = 0; i < s->nusers; i++)
+	for (i = 0; i < s->nusers; i++) {
 		snap_user_init(&s->users[i], &cfg_take->users[i], st);
+		snap_user_tz(s, &s->users[i]);
+	}
 	s->guard_allow = cfg_take->security.guard_allow_nets;
 	s->nguard_allow = cfg_take->security.nguard_allow_nets;
 	return s;
@@ -120,8 +142,13 @@ policy_snap_unref(struct policy_snap *s)
 
 	if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
-	for (i = 0; i < s->nusers; i++)
+	for (i = 0; i < s->nusers; i++) {
 		acl_cleanup(&s->users[i].acl);
+		if (s->users[i].tz != NULL)
+			tz_cleanup(s->users[i].tz);
+		free(s->users[i].tz);
+	}
+	free(s->load_error);
 	free(s->users);
 	free(s->dummy_hash);
 	geoip_free(s->geo);

@@ -22,6 +22,7 @@
 #include "policy/limits.h"
 
 struct geoip;
+struct tz;
 
 /* Live counters of one user name; they live as long as the process. */
 struct policy_user_state {
@@ -62,6 +63,7 @@ struct policy_user {
 	const struct cfg_user		*cfg;	/* borrowed from the snapshot */
 	struct acl			 acl;	/* global ++ group ++ user */
 	struct policy_user_state	*state;	/* borrowed from the state */
+	struct tz			*tz;	/* time_access zone; NULL: UTC */
 };
 
 struct policy_snap {
@@ -75,6 +77,7 @@ struct policy_snap {
 	size_t			 nguard_allow;
 	char			*dummy_hash;	/* for unknown users */
 	struct geoip		*geo;	/* owned; NULL: [geoip] off */
+	char			*load_error;	/* a zone file failed, or NULL */
 };
 
 /* Creates and frees the process-wide state. */

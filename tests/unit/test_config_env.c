@@ -452,7 +452,7 @@ test_pending_table(void **state)
 	assert_int_equal(cfg_key_pending("groups.name"), 0);
 	assert_int_equal(cfg_key_pending("groups.quotas.daily_bandwidth_bytes"),
 	    0);
-	assert_int_equal(cfg_key_pending("groups.time_access.timezone"), 7);
+	assert_int_equal(cfg_key_pending("groups.time_access.timezone"), 0);
 	assert_int_equal(cfg_key_pending("security.ban_threshold"), 0);
 	assert_int_equal(cfg_key_pending("maintenance_windows.message"), 0);
 	assert_int_equal(cfg_key_pending("limits.max_connections"), 0);
