@@ -29,6 +29,7 @@
 #include "policy/events.h"
 #include "policy/policy.h"
 #include "policy/snap.h"
+#include "socks5/socks5_udp.h"
 #include "socks5/socks5_wire.h"
 
 /* Bytes a client may send before its request is answered. */
@@ -48,6 +49,7 @@ enum s5_state {
 	S5_RELAYING,
 	S5_FAILING,	/* reply queued; close once written or delayed */
 	S5_REJECT,	/* banned: answer the greeting with 05 FF, close */
+	S5_UDP,		/* control connection of a UDP association */
 };
 
 struct s5_conn;
@@ -74,6 +76,7 @@ struct s5_conn {
 	enum s5_state		 state;
 	struct buf		 in;
 	struct sockaddr_storage	 peer;
+	struct sockaddr_storage	 local;		/* our end, client side */
 	char			 peer_str[NET_ADDRSTRLEN];
 	struct policy_snap	*snap;
 	const struct policy_user *user;
@@ -83,6 +86,7 @@ struct s5_conn {
 	struct net_resolve_req	*rreq;
 	struct net_connect	*creq;
 	struct net_relay	*relay;
+	struct socks5_udp	*udp;
 	char			 host[CFG_HOST_MAX + 1];
 	int			 host_is_name;
 	uint16_t		 port;
@@ -103,6 +107,7 @@ struct socks5_worker {
 	_Atomic size_t		 nconns;
 	struct net_pipe_cache	*pipes;
 	struct ev_timer		*tick;		/* live-session checks */
+	struct socks5_udp_scratch *udp_scratch;
 };
 
 static void	conn_on_io(struct ev *, int, unsigned, void *);
@@ -133,6 +138,7 @@ conn_free(struct s5_conn *c)
 		net_resolve_cancel(c->rreq);
 	if (c->creq != NULL)
 		net_connect_cancel(c->creq);
+	socks5_udp_free(c->udp);
 	if (c->relay != NULL) {
 		net_relay_free(c->relay);	/* closes both fds */
 		c->fd = -1;
@@ -300,10 +306,13 @@ worker_accept_one(struct socks5_worker *w, int fd,
     const struct sockaddr_storage *peer)
 {
 	struct s5_conn *c = xcalloc(1, sizeof(*c));
+	socklen_t sl;
 
 	c->w = w;
 	c->fd = fd;
 	c->peer = *peer;
+	sl = sizeof(c->local);
+	(void)getsockname(fd, (struct sockaddr *)&c->local, &sl);
 	(void)net_sockaddr_format((const struct sockaddr *)peer, c->peer_str,
 	    sizeof(c->peer_str));
 	buf_init(&c->in, S5_INBUF_MAX);
@@ -397,9 +406,16 @@ conn_on_io(struct ev *loop, int fd, unsigned revents, void *arg)
 	if (c->dead)
 		return;
 	if (conn_read(c) != 0 || (revents & EV_ERROR)) {
+		if (c->state == S5_UDP)
+			log_info("event=udp.control_closed proto=socks5 "
+			    "peer=%s", c->peer_str);
 		log_debug("event=close proto=socks5 peer=%s state=%d "
 		    "msg=\"client went away\"", c->peer_str, (int)c->state);
 		conn_close_later(c);
+		return;
+	}
+	if (c->state == S5_UDP) {
+		buf_reset(&c->in);	/* nothing is expected here */
 		return;
 	}
 	conn_process(c);
@@ -778,6 +794,52 @@ conn_check_limits(struct s5_conn *c)
 	return 0;
 }
 
+/* The association ended by itself: close its control connection. */
+static void
+conn_udp_end(void *arg, const char *why)
+{
+	struct s5_conn *c = arg;
+
+	log_info("event=udp.end proto=socks5 peer=%s reason=%s", c->peer_str,
+	    why);
+	conn_close_later(c);
+}
+
+/* UDP ASSOCIATE: open the relay (socks5_udp.c) and answer with its
+ * address; the TCP connection then only waits for its own end. */
+static void
+conn_udp_start(struct s5_conn *c, const struct socks5_request *req)
+{
+	struct socks5_udp_params p;
+	struct sockaddr_storage bnd;
+	char why[160];
+	uint8_t rep;
+
+	memset(&p, 0, sizeof(p));
+	p.loop = c->w->loop;
+	p.resolver = c->w->env.resolver;
+	p.snap = c->snap;
+	p.user = c->user;
+	p.ctrl_peer = c->peer;
+	p.ctrl_local = c->local;
+	p.peer_str = c->peer_str;
+	p.scratch = &c->w->udp_scratch;
+	p.end = conn_udp_end;
+	p.arg = c;
+	if (socks5_udp_new(&p, req, &c->udp, &bnd, &rep, why,
+	    sizeof(why)) != 0) {
+		conn_refuse(c, rep, why);
+		return;
+	}
+	if (conn_reply(c, SOCKS5_REP_SUCCEEDED,
+	    (const struct sockaddr *)&bnd) != 0) {
+		conn_close_later(c);
+		return;
+	}
+	buf_reset(&c->in);
+	c->state = S5_UDP;
+}
+
 /* A complete request was parsed: policy, then resolve or connect. */
 static void
 conn_on_request(struct s5_conn *c, const struct socks5_request *req)
@@ -795,10 +857,12 @@ conn_on_request(struct s5_conn *c, const struct socks5_request *req)
 		conn_refuse(c, SOCKS5_REP_HOST_UNREACHABLE, "invalid name");
 		return;
 	}
+	if (req->cmd == SOCKS5_CMD_UDP_ASSOCIATE) {
+		conn_udp_start(c, req);
+		return;
+	}
 	if (req->cmd != SOCKS5_CMD_CONNECT) {
 		conn_refuse(c, SOCKS5_REP_CMD_UNSUPPORTED,
-		    req->cmd == SOCKS5_CMD_UDP_ASSOCIATE ?
-		    "UDP ASSOCIATE is not available in this build" :
 		    "command not supported");
 		return;
 	}
@@ -972,5 +1036,6 @@ socks5_worker_free(struct socks5_worker *w)
 	worker_reap(w->loop, w);
 	ev_set_before_sleep(w->loop, NULL, NULL);
 	net_pipe_cache_free(w->pipes);
+	socks5_udp_scratch_free(w->udp_scratch);
 	free(w);
 }
