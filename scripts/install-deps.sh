@@ -15,6 +15,7 @@ PKGS=(
 	libcmocka-dev python3 python3-pytest
 	openssh-client curl oathtool iproute2 zsh fish
 	libmaxmind-db-writer-perl
+	python3-cryptography microsocks
 	clang libclang-rt-14-dev
 )
 

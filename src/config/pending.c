@@ -29,8 +29,6 @@ static const struct {
 	{ "groups.connect_retry*", 3 },
 	{ "logging.connection_flow_logs", 3 },
 	/* #4: TLS, UDP, upstream proxy */
-	{ "server.socks5_tls_cert", 4 },
-	{ "server.socks5_tls_key", 4 },
 	{ "upstream_proxy", 4 },
 	{ "users.upstream_proxy", 4 },
 	/* #5: SSH */

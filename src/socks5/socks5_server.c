@@ -108,6 +108,7 @@ struct socks5_worker {
 	struct net_pipe_cache	*pipes;
 	struct ev_timer		*tick;		/* live-session checks */
 	struct socks5_udp_scratch *udp_scratch;
+	struct net_tls_set	*tls;		/* TLS listener only */
 };
 
 static void	conn_on_io(struct ev *, int, unsigned, void *);
@@ -178,6 +179,7 @@ worker_reap(struct ev *loop, void *arg)
 		w->dead = c->next_dead;
 		conn_free(c);
 	}
+	net_tls_set_reap(w->tls);
 }
 
 /* Writes a small message; replies are tiny and the socket buffer empty,
@@ -318,13 +320,22 @@ worker_accept_one(struct socks5_worker *w, int fd,
 	buf_init(&c->in, S5_INBUF_MAX);
 	c->snap = policy_holder_get(w->env.policy);
 	c->t_start = ev_now_ms(w->loop);
+	if (w->tls != NULL) {
+		/* TLS listener: the state machine reads the plain side of
+		 * a terminator (net/tls.c); its handshake counts against
+		 * the same handshake timeout. */
+		fd = net_tls_wrap(w->tls, fd,
+		    c->snap->cfg->limits.socks5_handshake_timeout * 1000,
+		    c->peer_str);
+		c->fd = fd;
+	}
 	c->next = w->conns;
 	if (w->conns != NULL)
 		w->conns->prev = c;
 	w->conns = c;
 	atomic_fetch_add(&w->nconns, 1);
 	(void)net_set_nodelay(fd);
-	if (ev_add(w->loop, fd, EV_READ, conn_on_io, c) != 0) {
+	if (fd < 0 || ev_add(w->loop, fd, EV_READ, conn_on_io, c) != 0) {
 		conn_close_later(c);
 		return;
 	}
@@ -993,7 +1004,10 @@ socks5_worker_new(struct ev *loop, const struct socks5_env *env,
 	w->env = *env;
 	w->lfd = listen_fd;
 	w->pipes = net_pipe_cache_new(64);
+	if (env->tls != NULL)
+		w->tls = net_tls_set_new(loop, env->tls, 0);
 	if (ev_add(loop, listen_fd, EV_READ, worker_on_accept, w) != 0) {
+		net_tls_set_free(w->tls);
 		net_pipe_cache_free(w->pipes);
 		free(w);
 		return NULL;
@@ -1037,5 +1051,6 @@ socks5_worker_free(struct socks5_worker *w)
 	ev_set_before_sleep(w->loop, NULL, NULL);
 	net_pipe_cache_free(w->pipes);
 	socks5_udp_scratch_free(w->udp_scratch);
+	net_tls_set_free(w->tls);
 	free(w);
 }
