@@ -28,9 +28,6 @@ static const struct {
 	 * keys. */
 	{ "groups.connect_retry*", 3 },
 	{ "logging.connection_flow_logs", 3 },
-	/* #4: TLS, UDP, upstream proxy */
-	{ "upstream_proxy", 4 },
-	{ "users.upstream_proxy", 4 },
 	/* #5: SSH */
 	{ "server.ssh_listen", 5 },
 	{ "server.host_key_path", 5 },

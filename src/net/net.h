@@ -389,4 +389,42 @@ size_t	net_tls_set_count(const struct net_tls_set *set);
 int	net_tls_wrap(struct net_tls_set *set, int fd, uint32_t handshake_ms,
 	    const char *label);
 
+/* ----- upstream SOCKS5 proxy client (upstream.c) ----- */
+
+/* What an upstream attempt reports, once. */
+struct net_upstream_result {
+	int		 ok;		/* 1: fd is a tunnel to the target */
+	int		 fd;		/* ok: caller owns it */
+	uint8_t		 rep;		/* !ok: SOCKS5 reply for our client */
+	char		 why[160];	/* !ok: reason for the log */
+	struct sockaddr_storage local;	/* ok: our end towards the proxy */
+};
+
+typedef void	(*net_upstream_cb)(void *arg,
+		    const struct net_upstream_result *res);
+
+struct net_upstream;
+
+/*
+ * Opens a tunnel to host:port (an IPv4/IPv6 literal, sent as such, or a
+ * name, sent as a name) through the SOCKS5 proxy at proxy_host:proxy_port
+ * (resolved with resolver when it is a name): connect, greeting (no auth,
+ * or RFC 1929 when user is not NULL), CONNECT, reply. The whole exchange
+ * must finish within timeout_ms. user and pass are copied and wiped after
+ * use; they never appear in res->why. cb runs once on the loop thread,
+ * never from inside this call; the handle is freed right after cb
+ * returns. On failure rep is the upstream's own reply code when it sent
+ * one, else a code for the local failure (unreachable proxy, timeout,
+ * protocol error). Never returns NULL.
+ */
+struct net_upstream *net_upstream_start(struct ev *loop,
+	    struct net_resolver *resolver, const char *proxy_host,
+	    uint16_t proxy_port, const char *user, const char *pass,
+	    const char *host, uint16_t port, uint32_t timeout_ms,
+	    net_upstream_cb cb, void *arg);
+
+/* Stops an attempt before its callback ran; the callback never runs.
+ * Loop thread only; not from inside cb. */
+void	net_upstream_cancel(struct net_upstream *u);
+
 #endif /* SKS5_NET_H */

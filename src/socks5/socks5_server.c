@@ -85,6 +85,7 @@ struct s5_conn {
 	struct s5_verify	*verify;
 	struct net_resolve_req	*rreq;
 	struct net_connect	*creq;
+	struct net_upstream	*ureq;
 	struct net_relay	*relay;
 	struct socks5_udp	*udp;
 	char			 host[CFG_HOST_MAX + 1];
@@ -139,6 +140,7 @@ conn_free(struct s5_conn *c)
 		net_resolve_cancel(c->rreq);
 	if (c->creq != NULL)
 		net_connect_cancel(c->creq);
+	net_upstream_cancel(c->ureq);
 	socks5_udp_free(c->udp);
 	if (c->relay != NULL) {
 		net_relay_free(c->relay);	/* closes both fds */
@@ -640,24 +642,17 @@ conn_meter(struct s5_conn *c)
 	return &c->rmeter;
 }
 
-/* Connected (or not): reply, then hand both sockets to the relay. */
+/* Reply success, then hand both sockets to the relay. */
 static void
-connect_done(void *arg, const struct net_connect_result *res)
+conn_start_relay(struct s5_conn *c, int tfd,
+    const struct sockaddr_storage *local)
 {
-	struct s5_conn *c = arg;
 	const struct cfg *cfg = c->snap->cfg;
 	struct net_relay_opts ro;
 	size_t pending;
-	int tfd = res->fd;
 
-	c->creq = NULL;
-	if (res->outcome != NET_OK) {
-		conn_refuse(c, rep_from_outcome(res->outcome),
-		    net_outcome_str(res->outcome));
-		return;
-	}
 	if (conn_reply(c, SOCKS5_REP_SUCCEEDED,
-	    (const struct sockaddr *)&res->local) != 0) {
+	    (const struct sockaddr *)local) != 0) {
 		close(tfd);
 		conn_close_later(c);
 		return;
@@ -695,6 +690,88 @@ connect_done(void *arg, const struct net_connect_result *res)
 	conn_emit(c, STREAM_START, 0, 0, "connected", 0);
 }
 
+/* Connected (or not). */
+static void
+connect_done(void *arg, const struct net_connect_result *res)
+{
+	struct s5_conn *c = arg;
+
+	c->creq = NULL;
+	if (res->outcome != NET_OK) {
+		conn_refuse(c, rep_from_outcome(res->outcome),
+		    net_outcome_str(res->outcome));
+		return;
+	}
+	conn_start_relay(c, res->fd, &res->local);
+}
+
+/* The upstream proxy opened the tunnel (or not). */
+static void
+upstream_done(void *arg, const struct net_upstream_result *res)
+{
+	struct s5_conn *c = arg;
+
+	c->ureq = NULL;
+	if (!res->ok) {
+		conn_refuse(c, res->rep, res->why);
+		return;
+	}
+	conn_start_relay(c, res->fd, &res->local);
+}
+
+/*
+ * Connects through the user's upstream proxy to target (the checked
+ * address, or the name when the upstream resolves). The URL was
+ * validated at load; should it fail to parse now, the request is refused,
+ * never sent direct.
+ */
+static void
+conn_via_upstream(struct s5_conn *c, const char *target)
+{
+	struct cfg_proxy_url pu;
+	char err[160];
+
+	memset(&pu, 0, sizeof(pu));
+	if (cfg_parse_proxy_url(c->user->cfg->eff.upstream_proxy, &pu, err,
+	    sizeof(err)) != 0) {
+		cfg_proxy_url_cleanup(&pu);
+		conn_refuse(c, SOCKS5_REP_GENERAL_FAILURE,
+		    "invalid upstream proxy URL");
+		return;
+	}
+	log_debug("event=upstream.start proto=socks5 peer=%s upstream=%s:%u "
+	    "target=%s:%u", c->peer_str, pu.host, pu.port, target, c->port);
+	c->state = S5_CONNECTING;
+	c->ureq = net_upstream_start(c->w->loop, c->w->env.resolver, pu.host,
+	    pu.port, pu.user, pu.pass, target, c->port,
+	    (uint32_t)(c->snap->cfg->limits.connection_timeout * 1000),
+	    upstream_done, c);
+	cfg_proxy_url_cleanup(&pu);
+}
+
+/* socks5h:// upstream and a name target: the upstream resolves, so the
+ * ACL decides on the name alone (an undecided name gets the default
+ * policy, never an implicit allow). Returns 1 when handled here. */
+static int
+conn_upstream_by_name(struct s5_conn *c)
+{
+	const char *url = c->user->cfg->eff.upstream_proxy;
+	struct acl_match why;
+	char text[200];
+
+	if (url == NULL || !c->host_is_name || strncmp(url, "socks5h://",
+	    10) != 0)
+		return 0;
+	if (acl_check_unresolved(&c->user->acl, c->host, c->port, &why) !=
+	    ACL_ALLOW) {
+		acl_match_format(&why, text, sizeof(text));
+		conn_refuse(c, SOCKS5_REP_NOT_ALLOWED, text);
+		return 1;
+	}
+	conn_via_upstream(c, c->host);
+	return 1;
+}
+
 /* Addresses are known: anti-SSRF and ACL on every one, then connect. */
 static void
 conn_connect(struct s5_conn *c, struct sockaddr_storage *addrs, size_t n)
@@ -726,6 +803,20 @@ conn_connect(struct s5_conn *c, struct sockaddr_storage *addrs, size_t n)
 	    n, c->port, &why) != ACL_ALLOW) {
 		acl_match_format(&why, text, sizeof(text));
 		conn_refuse_acl(c, text);
+		return;
+	}
+	if (c->user->cfg->eff.upstream_proxy != NULL) {
+		/* The upstream gets the address that was checked. */
+		if (addrs[0].ss_family == AF_INET6) {
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+			    (const void *)sas[0])->sin6_addr, text,
+			    sizeof(text));
+		} else {
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)
+			    (const void *)sas[0])->sin_addr, text,
+			    sizeof(text));
+		}
+		conn_via_upstream(c, text);
 		return;
 	}
 	net_connect_opts_init(&o);
@@ -878,6 +969,8 @@ conn_on_request(struct s5_conn *c, const struct socks5_request *req)
 		return;
 	}
 	if (conn_check_limits(c) != 0)
+		return;
+	if (conn_upstream_by_name(c))
 		return;
 	if (!c->host_is_name) {
 		if (net_sockaddr_parse_literal(c->host, c->port, &ss,
