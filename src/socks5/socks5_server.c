@@ -408,6 +408,25 @@ conn_read(struct s5_conn *c)
 	}
 }
 
+/* The control connection of a UDP association: nothing is expected on
+ * it, so whatever arrives is discarded; its end ends the association. */
+static void
+conn_udp_control_io(struct s5_conn *c, unsigned revents)
+{
+	int r;
+
+	do {
+		buf_reset(&c->in);
+		r = conn_read(c);
+	} while (r == 0 && buf_len(&c->in) == c->in.max);
+	buf_reset(&c->in);
+	if (r != 0 || (revents & EV_ERROR)) {
+		log_info("event=udp.control_closed proto=socks5 peer=%s",
+		    c->peer_str);
+		conn_close_later(c);
+	}
+}
+
 /* io on the client socket before the relay starts. */
 static void
 conn_on_io(struct ev *loop, int fd, unsigned revents, void *arg)
@@ -418,17 +437,14 @@ conn_on_io(struct ev *loop, int fd, unsigned revents, void *arg)
 	(void)fd;
 	if (c->dead)
 		return;
+	if (c->state == S5_UDP) {
+		conn_udp_control_io(c, revents);
+		return;
+	}
 	if (conn_read(c) != 0 || (revents & EV_ERROR)) {
-		if (c->state == S5_UDP)
-			log_info("event=udp.control_closed proto=socks5 "
-			    "peer=%s", c->peer_str);
 		log_debug("event=close proto=socks5 peer=%s state=%d "
 		    "msg=\"client went away\"", c->peer_str, (int)c->state);
 		conn_close_later(c);
-		return;
-	}
-	if (c->state == S5_UDP) {
-		buf_reset(&c->in);	/* nothing is expected here */
 		return;
 	}
 	conn_process(c);
@@ -917,6 +933,13 @@ conn_udp_start(struct s5_conn *c, const struct socks5_request *req)
 	char why[160];
 	uint8_t rep;
 
+	if (c->user->cfg->eff.upstream_proxy != NULL) {
+		/* Datagrams would leave directly, around the proxy the
+		 * operator chose for this user: refuse instead. */
+		conn_refuse(c, SOCKS5_REP_CMD_UNSUPPORTED, "UDP ASSOCIATE is "
+		    "not available through an upstream proxy");
+		return;
+	}
 	memset(&p, 0, sizeof(p));
 	p.loop = c->w->loop;
 	p.resolver = c->w->env.resolver;

@@ -398,3 +398,12 @@ def test_udp_destination_limit(sks5, echo):
     c.close()
     assert counter(s, "dropped_limit") == 1
     u.close()
+
+
+def test_udp_control_connection_junk_then_close(sks5):
+    s = sks5()
+    c, rep, _ = associate(s)
+    assert rep == 0
+    c.sendall(b"x" * 10000)     # more than the input buffer holds
+    c.close()
+    s.wait_log("event=udp.complete")

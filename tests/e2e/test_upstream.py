@@ -252,3 +252,14 @@ def test_invalid_upstream_url_is_a_config_error(tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
     assert "upstream_proxy.url" in r.stderr
+
+
+def test_udp_associate_refused_with_upstream(servers, upstream):
+    front = servers(front_config(free_port(), url(upstream.port)), "front")
+    c = socket.create_connection(("127.0.0.1", front.port), timeout=10)
+    u, p = USER.encode(), PASSWORD.encode()
+    c.sendall(b"\x05\x01\x02\x01" + bytes([len(u)]) + u + bytes([len(p)]) + p)
+    assert recv_exact(c, 4) == b"\x05\x02\x01\x00"
+    c.sendall(b"\x05\x03\x00\x01" + bytes(6))
+    assert recv_exact(c, 2) == b"\x05\x07"
+    c.close()
