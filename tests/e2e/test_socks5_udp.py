@@ -55,10 +55,12 @@ password_hash = "%s"
 def sks5(tmp_path):
     started = []
 
-    def start(v6=False, **kw):
+    def start(v6=False, dual=False, **kw):
         port = free_port(socket.AF_INET6, "::1") if v6 else free_port()
         host = "::1" if v6 else "127.0.0.1"
         listen = "[::1]:%d" % port if v6 else "127.0.0.1:%d" % port
+        if dual:
+            listen = "*:%d" % port
         s = Server(tmp_path, config(listen, **kw))
         s.port, s.host = port, host
         s.wait_port(port, host=host)
@@ -407,3 +409,20 @@ def test_udp_control_connection_junk_then_close(sks5):
     c.sendall(b"x" * 10000)     # more than the input buffer holds
     c.close()
     s.wait_log("event=udp.complete")
+
+
+@pytest.mark.skipif(not has_ipv6(), reason="no IPv6")
+def test_udp_dual_stack_listener_replies_plain_ipv4(sks5, echo):
+    # On a "*" listener an IPv4 client arrives as ::ffff:127.0.0.1; the
+    # relay address must still be plain IPv4 (ATYP 1), never v4-mapped.
+    s = sks5(dual=True)
+    e = echo()
+    c, rep, bnd = associate(s)
+    assert rep == 0
+    assert bnd[0] == "127.0.0.1" and bnd[1] > 0
+    u = client_sock()
+    u.sendto(udp_header("127.0.0.1", e.port) + b"dual", tuple(bnd))
+    host, port, payload = parse_reply(u.recv(70000))
+    assert (host, port, payload) == ("127.0.0.1", e.port, b"re:dual")
+    c.close()
+    u.close()
