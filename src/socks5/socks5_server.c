@@ -114,6 +114,8 @@ struct socks5_worker {
 
 static void	conn_on_io(struct ev *, int, unsigned, void *);
 static void	conn_process(struct s5_conn *);
+static void	conn_emit(struct s5_conn *, enum stream_phase, uint64_t,
+		    uint64_t, const char *, int);
 
 /* Flags a connection for freeing at the end of the loop iteration. */
 static void
@@ -141,6 +143,12 @@ conn_free(struct s5_conn *c)
 	if (c->creq != NULL)
 		net_connect_cancel(c->creq);
 	net_upstream_cancel(c->ureq);
+	if (c->udp != NULL) {
+		uint64_t up, down;
+
+		socks5_udp_bytes(c->udp, &up, &down);
+		conn_emit(c, STREAM_END, up, down, "closed", 0);
+	}
 	socks5_udp_free(c->udp);
 	if (c->relay != NULL) {
 		net_relay_free(c->relay);	/* closes both fds */
@@ -224,7 +232,7 @@ conn_emit(struct s5_conn *c, enum stream_phase phase, uint64_t up,
 	struct stream_event ev;
 
 	ev.phase = phase;
-	ev.proto = "socks5";
+	ev.proto = c->udp != NULL ? "socks5-udp" : "socks5";
 	ev.user = c->user != NULL ? c->user->cfg->username : "-";
 	ev.source = c->peer_str;
 	ev.host = c->host;
@@ -963,6 +971,7 @@ conn_udp_start(struct s5_conn *c, const struct socks5_request *req)
 	}
 	buf_reset(&c->in);
 	c->state = S5_UDP;
+	conn_emit(c, STREAM_START, 0, 0, "udp_associate", 0);
 }
 
 /* A complete request was parsed: policy, then resolve or connect. */

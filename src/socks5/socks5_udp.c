@@ -784,6 +784,13 @@ fail:
 	return r;
 }
 
+void
+socks5_udp_bytes(const struct socks5_udp *u, uint64_t *up, uint64_t *down)
+{
+	*up = u->b_up;
+	*down = u->b_down;
+}
+
 /* Ends an association. */
 void
 socks5_udp_free(struct socks5_udp *u)

@@ -76,6 +76,10 @@ int	socks5_udp_new(const struct socks5_udp_params *p,
 	    struct sockaddr_storage *bnd, uint8_t *rep, char *why,
 	    size_t whylen);
 
+/* Payload bytes relayed so far, client -> destinations and back. */
+void	socks5_udp_bytes(const struct socks5_udp *u, uint64_t *up,
+	    uint64_t *down);
+
 /* Ends the association: logs its totals, closes its sockets, cancels
  * pending lookups. NULL is a no-op. */
 void	socks5_udp_free(struct socks5_udp *u);
