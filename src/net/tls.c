@@ -430,10 +430,17 @@ tls_on_io(struct ev *loop, int fd, unsigned revents, void *arg)
 	struct net_tls_conn *t = arg;
 
 	(void)loop;
-	(void)fd;
-	(void)revents;
-	if (!t->dead)
-		tls_pump(t);
+	if (t->dead)
+		return;
+	/* The inner side gave up (handshake timeout, pre-auth refusal)
+	 * before the TLS handshake finished: stop spending work on it. */
+	if (!t->hs_done && fd == t->ufd && (revents & EV_HUP) &&
+	    tls_inner_gone(t->ufd)) {
+		log_debug("event=tls.abandoned peer=%s", t->label);
+		tls_close(t);
+		return;
+	}
+	tls_pump(t);
 }
 
 static void
