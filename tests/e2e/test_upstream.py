@@ -2,6 +2,7 @@
 microsocks, with our ACL and anti-SSRF still applied to the requested
 target and the upstream credentials never shown. Loopback only."""
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -75,10 +76,11 @@ def servers(tmp_path):
     def start(body, name):
         d = tmp_path / name
         d.mkdir()
-        port = int(body.split("127.0.0.1:")[1].split('"')[0])
+        m = re.search(r'socks5_listen = "\[?([0-9a-f.:]+?)\]?:(\d+)"', body)
+        host, port = m.group(1), int(m.group(2))
         s = Server(d, body)
         s.port = port
-        s.wait_port(port)
+        s.wait_port(port, host=host)
         started.append(s)
         return s
 
@@ -263,3 +265,17 @@ def test_udp_associate_refused_with_upstream(servers, upstream):
     c.sendall(b"\x05\x03\x00\x01" + bytes(6))
     assert recv_exact(c, 2) == b"\x05\x07"
     c.close()
+
+
+def test_upstream_on_ipv6_address(servers, echo_server):
+    try:
+        socket.socket(socket.AF_INET6).bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback")
+    port = free_port(socket.AF_INET6, "::1")
+    up = servers(upstream_config(port).replace('"127.0.0.1:%d"' % port,
+                                               '"[::1]:%d"' % port), "up6")
+    front = servers(front_config(free_port(), "socks5://%s:%s@[::1]:%d"
+                                 % (UP_USER, UP_PASS, port)), "front")
+    assert roundtrip(front, 1, "127.0.0.1", echo_server) == 0
+    up.wait_log("user=%s target=127.0.0.1:%d" % (UP_USER, echo_server))
