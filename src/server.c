@@ -62,7 +62,7 @@ struct server {
 	struct policy_holder		 policy;
 	struct pool			*pool;
 	struct net_resolver		*resolver;
-	struct net_tls_ctx		*tls;		/* TLS SOCKS5, or NULL */
+	struct net_tls_ctx		*tls;		/* or NULL: plain */
 	struct worker			*workers;
 	unsigned			 nworkers;
 	char				*dummy_hash;

@@ -50,7 +50,7 @@ struct net_tls_conn {
 	int			 hs_done;
 	int			 tls_eof;	/* the client sent EOF */
 	int			 u_eof;		/* the inner side sent EOF */
-	int			 u_shut;	/* EOF passed to the inner side */
+	int			 u_shut;	/* EOF passed inwards */
 	int			 tls_shut;	/* EOF passed to the client */
 	unsigned char		*to_u;	/* decrypted, for the inner side */
 	size_t			 to_u_off, to_u_len;

@@ -536,8 +536,8 @@ udp_on_client(struct ev *loop, int fd, unsigned revents, void *arg)
 			break;
 		memset(&b, 0, sizeof(b));
 		for (i = 0; i < n; i++)
-			udp_from_client(u, &b, &sc->from[i], sc->iin[i].iov_base,
-			    sc->in[i].msg_len,
+			udp_from_client(u, &b, &sc->from[i],
+			    sc->iin[i].iov_base, sc->in[i].msg_len,
 			    (sc->in[i].msg_hdr.msg_flags & MSG_TRUNC) != 0);
 		if (b.n > 0)
 			udp_flush(&b, sc->out);

@@ -181,7 +181,8 @@ read_tail(int fd, char *buf)
 static void
 reply_v4(struct script *s, uint8_t rep)
 {
-	static const unsigned char r[] = { 5, 0, 0, 1, 10, 0, 0, 1, 0x1f, 0x90 };
+	static const unsigned char r[] = { 5, 0, 0, 1, 10, 0, 0, 1, 0x1f,
+	    0x90 };
 
 	memcpy(s->reply, r, sizeof(r));
 	s->reply[1] = rep;
@@ -196,7 +197,8 @@ test_noauth_ok_and_no_overread(void **state)
 	struct script s;
 	struct result r;
 	char buf[8];
-	static const unsigned char want[] = { 5, 1, 0, 1, 192, 0, 2, 7, 1, 0xbb };
+	static const unsigned char want[] = { 5, 1, 0, 1, 192, 0, 2, 7, 1,
+	    0xbb };
 
 	memset(&s, 0, sizeof(s));
 	s.method[0] = 5;
