@@ -227,3 +227,30 @@ def test_good_pair_passes_check_config(tmp_path):
     cert, key = make_pair(tmp_path, "ok")
     r = run_sks5(tmp_path, cert, key, "check-config")
     assert r.returncode == 0, r.stderr
+
+
+def test_udp_associate_over_tls_control(tls_sks5):
+    from test_socks5_udp import UdpEcho, parse_reply, udp_header
+    e = UdpEcho()
+    try:
+        c = tls_client(tls_sks5)
+        u, p = USER.encode(), PASSWORD.encode()
+        c.sendall(b"\x05\x01\x02")
+        assert recv_exact(c, 2) == b"\x05\x02"
+        c.sendall(b"\x01" + bytes([len(u)]) + u + bytes([len(p)]) + p)
+        assert recv_exact(c, 2) == b"\x01\x00"
+        c.sendall(b"\x05\x03\x00\x01" + bytes(6))
+        rep = recv_exact(c, 10)
+        assert rep[:4] == b"\x05\x00\x00\x01"
+        relay = (socket.inet_ntoa(rep[4:8]), int.from_bytes(rep[8:10], "big"))
+        assert relay[0] == "127.0.0.1" and relay[1] > 0
+        d = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        d.bind(("127.0.0.1", 0))
+        d.settimeout(5)
+        d.sendto(udp_header("127.0.0.1", e.port) + b"tls-udp", relay)
+        assert parse_reply(d.recv(70000))[2] == b"re:tls-udp"
+        d.close()
+        c.close()
+        tls_sks5.wait_log("event=udp.complete")
+    finally:
+        e.close()
