@@ -424,11 +424,13 @@ def measure(name, sink_port, proxy, auth, prof, workers):
     # stays empty and a note says why).
     kv = run("udp", ["-d", "%g" % prof["lat"], "-c", "1", "-s", "64"],
              prof["lat"])
+    kv = kv if kv.get("rtts") else {}
     res["udp1"] = kv.get("rtt_per_s")
     res["udp_p50"] = kv.get("p50_us")
     res["udp_p99"] = kv.get("p99_us")
     kv = run("udp", ["-d", "%g" % prof["lat"], "-c", "8", "-s", "64"],
              prof["lat"])
+    kv = kv if kv.get("rtts") else {}
     res["udp8"] = kv.get("rtt_per_s")
     args = ["-n", str(prof["idle"]), "-c", "4", "-d", "%g" %
             prof["idle_open"], "--hold", "1"]
