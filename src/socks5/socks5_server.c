@@ -148,6 +148,9 @@ conn_free(struct s5_conn *c)
 
 		socks5_udp_bytes(c->udp, &up, &down);
 		conn_emit(c, STREAM_END, up, down, "closed", 0);
+		/* Datagrams have no meter: their bytes reach the quota
+		 * counters when the association ends. */
+		c->unmetered += up + down;
 	}
 	socks5_udp_free(c->udp);
 	if (c->relay != NULL) {
@@ -789,7 +792,7 @@ conn_upstream_by_name(struct s5_conn *c)
 	if (acl_check_unresolved(&c->user->acl, c->host, c->port, &why) !=
 	    ACL_ALLOW) {
 		acl_match_format(&why, text, sizeof(text));
-		conn_refuse(c, SOCKS5_REP_NOT_ALLOWED, text);
+		conn_refuse_acl(c, text);
 		return 1;
 	}
 	conn_via_upstream(c, c->host);
@@ -992,7 +995,10 @@ conn_on_request(struct s5_conn *c, const struct socks5_request *req)
 		return;
 	}
 	if (req->cmd == SOCKS5_CMD_UDP_ASSOCIATE) {
-		conn_udp_start(c, req);
+		/* An association is a stream for the session gate, the
+		 * connection limits and the quotas. */
+		if (conn_check_limits(c) == 0)
+			conn_udp_start(c, req);
 		return;
 	}
 	if (req->cmd != SOCKS5_CMD_CONNECT) {

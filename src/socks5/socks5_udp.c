@@ -27,6 +27,7 @@
 #include "core/util.h"
 #include "net/net.h"
 #include "policy/acl.h"
+#include "policy/policy.h"
 #include "policy/snap.h"
 #include "socks5/socks5_wire.h"
 
@@ -309,9 +310,11 @@ udp_decide(struct socks5_udp *u, struct udp_dest *d,
 		addr_norm(&addrs[i]);
 		net_sockaddr_set_port(&addrs[i], d->port);
 		sas[i] = (const struct sockaddr *)&addrs[i];
-		if (s->cfg->security.ip_guard_enabled &&
+		if ((s->cfg->security.ip_guard_enabled &&
 		    ipguard_is_blocked(sas[i], s->guard_allow,
-		    s->nguard_allow, reason, sizeof(reason))) {
+		    s->nguard_allow, reason, sizeof(reason))) ||
+		    policy_target_check(u->p.snap, sas[i], reason,
+		    sizeof(reason)) != NULL) {
 			d->st = UD_DENIED;
 			udp_log_denied(u, d, reason);
 			return;

@@ -426,3 +426,19 @@ def test_udp_dual_stack_listener_replies_plain_ipv4(sks5, echo):
     assert (host, port, payload) == ("127.0.0.1", e.port, b"re:dual")
     c.close()
     u.close()
+
+
+def test_udp_association_counts_as_a_stream(sks5):
+    # The session gate and the connection limits apply to UDP ASSOCIATE
+    # as to CONNECT: one stream allowed per user here.
+    s = sks5(limits="max_connections_per_user = 1")
+    c1, rep, _ = associate(s)
+    assert rep == 0
+    c2, rep, _ = associate(s)
+    assert rep == 2
+    c2.close()
+    c1.close()
+    s.wait_log("event=udp.complete")
+    c3, rep, _ = associate(s)
+    assert rep == 0
+    c3.close()
