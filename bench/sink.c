@@ -8,6 +8,8 @@
  *   'E'  echo:    send back every byte that follows.
  * Any other first byte closes the connection.  A connection that has not
  * sent its first byte yet is simply held (idle tunnels).
+ * A UDP socket on the same port number answers every datagram with
+ * itself (UDP round trips).
  *
  * One epoll loop per thread; each thread owns its own SO_REUSEPORT listener
  * on the same port, so the target is not the bottleneck.  The chosen port is
@@ -309,6 +311,54 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/* UDP echo: every datagram goes back to its sender. */
+static void *
+udp_main(void *arg)
+{
+	int fd = *(int *)arg;
+	struct sockaddr_storage from;
+	socklen_t fl;
+	char buf[65536];
+	ssize_t n;
+
+	for (;;) {
+		fl = sizeof(from);
+		n = recvfrom(fd, buf, sizeof(buf), 0,
+		    (struct sockaddr *)&from, &fl);
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			die("recvfrom");
+		}
+		(void)sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from,
+		    fl);
+	}
+	return NULL;
+}
+
+/* Opens the UDP echo socket on addr:port. */
+static int
+make_udp(const char *addr, unsigned short port)
+{
+	struct sockaddr_in sin;
+	int fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1) {
+		die("bad address");
+	}
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0) {
+		die("socket");
+	}
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+		die("bind udp");
+	}
+	return fd;
+}
+
 /* Print usage and exit. */
 static void
 usage(void)
@@ -321,6 +371,8 @@ int
 main(int argc, char **argv)
 {
 	static struct worker w[MAX_THREADS];
+	static int ufd;
+	pthread_t utid;
 	struct epoll_event e;
 	const char *addr = "127.0.0.1";
 	unsigned short port = 0;
@@ -368,6 +420,11 @@ main(int argc, char **argv)
 			fprintf(stderr, "sink: pthread_create failed\n");
 			return 1;
 		}
+	}
+	ufd = make_udp(addr, port);
+	if (pthread_create(&utid, NULL, udp_main, &ufd) != 0) {
+		fprintf(stderr, "sink: pthread_create failed\n");
+		return 1;
 	}
 	printf("%u\n", port);
 	fflush(stdout);

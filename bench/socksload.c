@@ -9,6 +9,9 @@
  *            close in a loop -> conn/s and latency percentiles
  *   latency  one tunnel, ping-pong of small messages -> RTT percentiles
  *   idle     K tunnels opened and held -> proxy RSS per tunnel
+ *   udp      C workers, each with its own UDP ASSOCIATE (or direct UDP),
+ *            ping-pong of datagrams with the sink's UDP echo -> round
+ *            trips per second and latency percentiles
  * Every run is bounded by a duration and by a count.  The result is one line
  * of key=value pairs on stdout; diagnostics go to stderr.
  *
@@ -306,9 +309,11 @@ set_timeouts(int fd, double sec)
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* Do the SOCKS5 greeting, optional RFC 1929 auth and CONNECT. */
+/* Do the SOCKS5 greeting, optional RFC 1929 auth and CONNECT (cmd 1)
+ * or UDP ASSOCIATE (cmd 3, BND stored in *bnd). */
 static int
-socks_handshake(int fd, char *err, size_t errlen)
+socks_request(int fd, int cmd, struct sockaddr_storage *bnd, char *err,
+    size_t errlen)
 {
 	unsigned char b[600];
 	size_t n = 0, ul, pl;
@@ -348,9 +353,14 @@ socks_handshake(int fd, char *err, size_t errlen)
 	}
 	n = 0;
 	b[n++] = 5;
-	b[n++] = 1;
+	b[n++] = (unsigned char)cmd;
 	b[n++] = 0;
-	if (opt.target.ss_family == AF_INET) {
+	if (cmd == 3) {
+		/* DST 0.0.0.0:0: the proxy pins our address. */
+		b[n++] = 1;
+		memset(b + n, 0, 6);
+		n += 6;
+	} else if (opt.target.ss_family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&opt.target;
 
 		b[n++] = 1;
@@ -386,11 +396,41 @@ socks_handshake(int fd, char *err, size_t errlen)
 		snprintf(err, errlen, "connect: bad ATYP %u", b[3]);
 		return -1;
 	}
-	if (read_all(fd, b, n) != 0) {
-		snprintf(err, errlen, "connect reply: %s", strerror(errno));
-		return -1;
+	{
+		unsigned char atyp = b[3], first = b[4];
+
+		if (read_all(fd, b + 1, n) != 0) {
+			snprintf(err, errlen, "connect reply: %s",
+			    strerror(errno));
+			return -1;
+		}
+		b[0] = first;
+		if (bnd != NULL && atyp == 1) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)bnd;
+
+			memset(bnd, 0, sizeof(*bnd));
+			sin->sin_family = AF_INET;
+			memcpy(&sin->sin_addr, b, 4);
+			memcpy(&sin->sin_port, b + 4, 2);
+		} else if (bnd != NULL && atyp == 4) {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)bnd;
+
+			memset(bnd, 0, sizeof(*bnd));
+			sin6->sin6_family = AF_INET6;
+			memcpy(&sin6->sin6_addr, b, 16);
+			memcpy(&sin6->sin6_port, b + 16, 2);
+		} else if (bnd != NULL) {
+			snprintf(err, errlen, "associate: BND is a name");
+			return -1;
+		}
 	}
 	return 0;
+}
+
+static int
+socks_handshake(int fd, char *err, size_t errlen)
+{
+	return socks_request(fd, 1, NULL, err, errlen);
 }
 
 /* Open a tunnel (or a direct connection) to the target; -1 on failure. */
@@ -746,6 +786,131 @@ run_exchange(void)
 	return nerr || all.n == 0 ? 1 : 0;
 }
 
+/* udp: one association (or direct UDP) per worker, datagram ping-pong. */
+static void *
+udp_main(void *arg)
+{
+	struct worker *w = arg;
+	struct sockaddr_storage relay, local;
+	unsigned char msg[MAX_MSG + 32], reply[MAX_MSG + 64];
+	const struct sockaddr_in *t4 = (const struct sockaddr_in *)&opt.target;
+	size_t hl = 0;
+	socklen_t rl, ll;
+	uint64_t t0, seq = 0;
+	ssize_t r;
+	int ctl = -1, u = -1, one = 1;
+
+	memset(&relay, 0, sizeof(relay));
+	if (opt.use_proxy) {
+		ctl = socket(opt.proxy.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (ctl < 0 || (setsockopt(ctl, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one)), set_timeouts(ctl, opt.timeout),
+		    connect(ctl, (const struct sockaddr *)&opt.proxy,
+		    opt.proxylen)) != 0 || socks_request(ctl, 3, &relay,
+		    w->err, sizeof(w->err)) != 0) {
+			if (w->err[0] == '\0') {
+				snprintf(w->err, sizeof(w->err), "associate: "
+				    "%s", strerror(errno));
+			}
+			goto wait;
+		}
+		/* The header: RSV FRAG ATYP(1) ADDR PORT (IPv4 sink). */
+		msg[0] = msg[1] = msg[2] = 0;
+		msg[3] = 1;
+		memcpy(msg + 4, &t4->sin_addr, 4);
+		memcpy(msg + 8, &t4->sin_port, 2);
+		hl = 10;
+	} else {
+		memcpy(&relay, &opt.target, opt.targetlen);
+	}
+	rl = relay.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in);
+	if ((u = socket(relay.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0) {
+		snprintf(w->err, sizeof(w->err), "socket: %s", strerror(errno));
+		goto wait;
+	}
+	memset(&local, 0, sizeof(local));
+	local.ss_family = relay.ss_family;
+	if (relay.ss_family == AF_INET) {
+		((struct sockaddr_in *)&local)->sin_addr.s_addr =
+		    htonl(INADDR_LOOPBACK);
+	} else {
+		((struct sockaddr_in6 *)&local)->sin6_addr = in6addr_loopback;
+	}
+	ll = rl;
+	if (bind(u, (struct sockaddr *)&local, ll) != 0 ||
+	    connect(u, (struct sockaddr *)&relay, rl) != 0) {
+		snprintf(w->err, sizeof(w->err), "udp: %s", strerror(errno));
+		goto wait;
+	}
+	set_timeouts(u, 1.0);
+	memset(msg + hl, 'u', (size_t)opt.size);
+wait:
+	pthread_barrier_wait(&start_barrier);
+	while (u >= 0 && w->err[0] == '\0' && !atomic_load(&stop_flag)) {
+		if (atomic_fetch_add(&ops_started, 1) >= opt.count) {
+			break;
+		}
+		seq++;
+		memcpy(msg + hl, &seq, sizeof(seq) < (size_t)opt.size ?
+		    sizeof(seq) : (size_t)opt.size);
+		t0 = now_ns();
+		if (send(u, msg, hl + (size_t)opt.size, 0) < 0) {
+			w->errors++;
+			continue;
+		}
+		for (;;) {
+			r = recv(u, reply, sizeof(reply), 0);
+			if (r < 0) {
+				w->errors++;	/* lost: 1 s without answer */
+				atomic_fetch_add(&ops_failed, 1);
+				break;
+			}
+			/* A late answer to an earlier datagram is skipped. */
+			if ((size_t)r == hl + (size_t)opt.size &&
+			    memcmp(reply + hl, msg + hl,
+			    (size_t)opt.size) == 0) {
+				lat_add(&w->lat, now_ns() - t0);
+				break;
+			}
+		}
+	}
+	if (u >= 0) {
+		close(u);
+	}
+	if (ctl >= 0) {
+		close(ctl);
+	}
+	return NULL;
+}
+
+/* udp mode: spawn, measure, print. */
+static int
+run_udp(void)
+{
+	struct worker *w = NULL;
+	struct lat all;
+	uint64_t t0, t1;
+	double secs;
+	int nerr, n = opt.parallel;
+
+	pthread_barrier_init(&start_barrier, NULL, (unsigned)n + 1);
+	w = spawn(n, udp_main);
+	pthread_barrier_wait(&start_barrier);
+	t0 = now_ns();
+	t1 = wait_window(t0, w, n);
+	atomic_store(&stop_flag, 1);
+	nerr = join_all(w, n);
+	secs = (double)(t1 - t0) / 1e9;
+	lat_merge(w, n, &all);
+	printf("mode=udp workers=%d size=%d seconds=%.3f rtts=%zu "
+	    "rtt_per_s=%.1f lost=%lld p50_us=%.1f p99_us=%.1f mean_us=%.1f "
+	    "errors=%d\n", n, opt.size, secs, all.n, (double)all.n / secs,
+	    atomic_load(&ops_failed), pct_us(&all, 50), pct_us(&all, 99),
+	    lat_mean_us(&all), nerr);
+	return nerr || all.n == 0 ? 1 : 0;
+}
+
 /* Read "Key:   N kB" from a /proc file; -1 when absent. */
 static long
 proc_kb(long pid, const char *file, const char *key)
@@ -938,7 +1103,8 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: socksload bulk|cps|latency|idle -t HOST:PORT [options]\n"
+	    "usage: socksload bulk|cps|latency|idle|udp -t HOST:PORT "
+	    "[options]\n"
 	    "  -t, --target HOST:PORT   the sink (loopback only)\n"
 	    "  -x, --proxy HOST:PORT    SOCKS5 proxy; omit to connect directly\n"
 	    "  -u, --user USER          RFC 1929 user (omit for no-auth)\n"
@@ -983,7 +1149,7 @@ parse_args(int argc, char **argv)
 	m = argv[1];
 	opt.mode = strcmp(m, "bulk") == 0 ? 'b' : strcmp(m, "cps") == 0 ?
 	    'c' : strcmp(m, "latency") == 0 ? 'l' : strcmp(m, "idle") == 0 ?
-	    'i' : 0;
+	    'i' : strcmp(m, "udp") == 0 ? 'u' : 0;
 	if (opt.mode == 0) {
 		usage();
 	}
@@ -1075,6 +1241,8 @@ main(int argc, char **argv)
 	case 'c':
 	case 'l':
 		return run_exchange();
+	case 'u':
+		return run_udp();
 	default:
 		return run_idle();
 	}

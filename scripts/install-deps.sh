@@ -5,7 +5,8 @@
 set -euo pipefail
 
 # Build: compiler, pkg-config, the libraries of DESIGN.md.
-# Test: cmocka under ctest, Debian's pytest, real clients (ssh, curl),
+# Test: cmocka under ctest, Debian's pytest, real clients (ssh, curl,
+# microsocks as an upstream proxy, python3-cryptography for test certs),
 # oathtool as the TOTP oracle, iproute2 for network-namespace tests, zsh and
 # fish for the completion tests, clang + libFuzzer runtime for `make fuzz`.
 PKGS=(
@@ -15,6 +16,7 @@ PKGS=(
 	libcmocka-dev python3 python3-pytest
 	openssh-client curl oathtool iproute2 zsh fish
 	libmaxmind-db-writer-perl
+	python3-cryptography microsocks
 	clang libclang-rt-14-dev
 )
 

@@ -62,6 +62,7 @@ struct server {
 	struct policy_holder		 policy;
 	struct pool			*pool;
 	struct net_resolver		*resolver;
+	struct net_tls_ctx		*tls;		/* or NULL: plain */
 	struct worker			*workers;
 	unsigned			 nworkers;
 	char				*dummy_hash;
@@ -194,7 +195,7 @@ server_start_workers(struct server *srv, const struct cfg *cfg)
 {
 	struct cfg_listen l;
 	struct socks5_env env;
-	char err[256];
+	char err[512];
 	unsigned i;
 	long ncpu;
 
@@ -203,6 +204,12 @@ server_start_workers(struct server *srv, const struct cfg *cfg)
 	if (cfg_parse_listen(cfg->server.socks5_listen, &l, err,
 	    sizeof(err)) != 0) {
 		log_error("server.socks5_listen: %s", err);
+		return ERR_INVAL;
+	}
+	if (cfg->server.socks5_tls_cert != NULL &&
+	    net_tls_ctx_new(cfg->server.socks5_tls_cert,
+	    cfg->server.socks5_tls_key, &srv->tls, err, sizeof(err)) != 0) {
+		log_error("server.socks5_tls_cert: %s", err);
 		return ERR_INVAL;
 	}
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -222,6 +229,7 @@ server_start_workers(struct server *srv, const struct cfg *cfg)
 	env.policy = &srv->policy;
 	env.pool = srv->pool;
 	env.resolver = srv->resolver;
+	env.tls = srv->tls;
 	for (i = 0; i < srv->nworkers; i++) {
 		struct worker *w = &srv->workers[i];
 
@@ -237,7 +245,8 @@ server_start_workers(struct server *srv, const struct cfg *cfg)
 		}
 		w->started = 1;
 	}
-	log_info("event=listen proto=socks5 addr=%s workers=%u",
+	log_info("event=listen proto=%s addr=%s workers=%u",
+	    srv->tls != NULL ? "socks5-tls" : "socks5",
 	    cfg->server.socks5_listen, srv->nworkers);
 	return 0;
 }
@@ -356,6 +365,7 @@ server_cleanup(struct server *srv)
 		ev_free(w->loop);
 	}
 	free(srv->workers);
+	net_tls_ctx_free(srv->tls);
 	net_resolver_free(srv->resolver);
 	policy_holder_cleanup(&srv->policy);
 	policy_state_free(srv->state);

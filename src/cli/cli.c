@@ -10,6 +10,7 @@
 
 #include "cli/cli_int.h"
 #include "config/config.h"
+#include "net/net.h"
 #include "server.h"
 
 /* Prints every error and warning, then the one-line verdict. */
@@ -71,9 +72,19 @@ check_config(const struct cli_args *a, char **envp)
 	struct cfg_diag d;
 	struct cfg *cfg = NULL;
 	const char *ssh = NULL, *socks = NULL;
+	struct net_tls_ctx *tls = NULL;
+	char err[512];
 	int rc;
 
-	if ((rc = load(a, envp, &ov, &cfg, &d)) == CLI_EXIT_OK) {
+	if ((rc = load(a, envp, &ov, &cfg, &d)) == CLI_EXIT_OK &&
+	    cfg->server.socks5_tls_cert != NULL) {
+		/* Prove the pair loads, as the server will at start-up. */
+		if (net_tls_ctx_new(cfg->server.socks5_tls_cert,
+		    cfg->server.socks5_tls_key, &tls, err, sizeof(err)) != 0)
+			rc = cli__error("server.socks5_tls_cert: %s", err);
+		net_tls_ctx_free(tls);
+	}
+	if (rc == CLI_EXIT_OK) {
 		ssh = cfg_ssh_listen(cfg);
 		socks = cfg_socks5_listen(cfg);
 		printf("Configuration is valid.\n  source: %s\n  ssh: %s\n"

@@ -118,6 +118,8 @@ struct cfg_limits {
 	uint32_t	max_udp_sessions_per_user;
 	uint32_t	max_unauthenticated_connections;
 	uint32_t	max_unauthenticated_connections_per_ip;
+	uint32_t	max_udp_destinations;
+	uint32_t	max_udp_datagram_size;
 };
 
 struct cfg_security {

@@ -28,13 +28,6 @@ static const struct {
 	 * keys. */
 	{ "groups.connect_retry*", 3 },
 	{ "logging.connection_flow_logs", 3 },
-	/* #4: TLS, UDP, upstream proxy */
-	{ "server.socks5_tls_cert", 4 },
-	{ "server.socks5_tls_key", 4 },
-	{ "limits.udp_relay_timeout", 4 },
-	{ "limits.max_udp_sessions_per_user", 4 },
-	{ "upstream_proxy", 4 },
-	{ "users.upstream_proxy", 4 },
 	/* #5: SSH */
 	{ "server.ssh_listen", 5 },
 	{ "server.host_key_path", 5 },

@@ -138,6 +138,10 @@ static const struct cfg__key limits_keys[] = {
 	    "authenticated yet, server-wide; 0 = unlimited"),
 	KU32(S, max_unauthenticated_connections_per_ip, 128, "Connections "
 	    "not authenticated yet, per source IP; 0 = unlimited"),
+	KU32R(S, max_udp_destinations, 64, 1, 4096, "Distinct destinations "
+	    "one UDP association may send to"),
+	KU32R(S, max_udp_datagram_size, 65507, 512, 65507, "Largest UDP "
+	    "payload relayed, bytes; larger datagrams are dropped"),
 };
 #undef S
 

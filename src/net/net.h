@@ -339,4 +339,92 @@ void	net_pipe_cache_free(struct net_pipe_cache *pc);
 /* Pipe pairs waiting in the cache now. */
 size_t	net_pipe_cache_count(const struct net_pipe_cache *pc);
 
+/* ----- TLS termination (tls.c) ----- */
+
+/*
+ * A server-side TLS configuration (OpenSSL 3): TLS 1.2 and 1.3 only,
+ * forward-secret AEAD cipher suites, no renegotiation, no compression,
+ * no client certificates. Shared by every loop (read-only after
+ * creation).
+ */
+struct net_tls_ctx;
+
+/*
+ * Loads a PEM certificate chain and its private key. Fails (ERR_INVAL,
+ * with a message for a person in err) when a file cannot be read or
+ * parsed, when the key does not belong to the certificate, or when the
+ * certificate is expired or not yet valid. *out is NULL on failure.
+ */
+int	net_tls_ctx_new(const char *cert_path, const char *key_path,
+	    struct net_tls_ctx **out, char *err, size_t errlen);
+void	net_tls_ctx_free(struct net_tls_ctx *ctx);
+
+/*
+ * The TLS terminators of one loop. A terminator takes an accepted TCP
+ * connection, runs the TLS handshake (bounded by a timeout) and then
+ * copies bytes through two bounded buffers between the TLS session and
+ * a local socket pair, whose other end the caller treats as a plain
+ * connection. Half-closes pass through both ways (close_notify and FIN
+ * one way, shutdown(SHUT_WR) the other); when either side fails, or the
+ * caller closes its end completely, the terminator closes everything.
+ * Terminators free themselves: net_tls_set_reap() (called from the
+ * loop's before-sleep hook) releases the finished ones, and
+ * net_tls_set_free() closes and frees whatever is left. Loop thread only.
+ */
+struct net_tls_set;
+
+struct net_tls_set *net_tls_set_new(struct ev *loop, struct net_tls_ctx *ctx,
+	    size_t bufsz);
+void	net_tls_set_reap(struct net_tls_set *set);
+void	net_tls_set_free(struct net_tls_set *set);
+/* Terminators alive now. */
+size_t	net_tls_set_count(const struct net_tls_set *set);
+
+/*
+ * Takes ownership of the accepted TCP socket fd and starts the TLS
+ * handshake, which must finish within handshake_ms. Returns the caller's
+ * end of the socket pair (nonblocking, close-on-exec, owned by the
+ * caller), or ERR_IO (fd is then closed). label names the peer in logs.
+ */
+int	net_tls_wrap(struct net_tls_set *set, int fd, uint32_t handshake_ms,
+	    const char *label);
+
+/* ----- upstream SOCKS5 proxy client (upstream.c) ----- */
+
+/* What an upstream attempt reports, once. */
+struct net_upstream_result {
+	int		 ok;		/* 1: fd is a tunnel to the target */
+	int		 fd;		/* ok: caller owns it */
+	uint8_t		 rep;		/* !ok: SOCKS5 reply for our client */
+	char		 why[160];	/* !ok: reason for the log */
+	struct sockaddr_storage local;	/* ok: our end towards the proxy */
+};
+
+typedef void	(*net_upstream_cb)(void *arg,
+		    const struct net_upstream_result *res);
+
+struct net_upstream;
+
+/*
+ * Opens a tunnel to host:port (an IPv4/IPv6 literal, sent as such, or a
+ * name, sent as a name) through the SOCKS5 proxy at proxy_host:proxy_port
+ * (resolved with resolver when it is a name): connect, greeting (no auth,
+ * or RFC 1929 when user is not NULL), CONNECT, reply. The whole exchange
+ * must finish within timeout_ms. user and pass are copied and wiped after
+ * use; they never appear in res->why. cb runs once on the loop thread,
+ * never from inside this call; the handle is freed right after cb
+ * returns. On failure rep is the upstream's own reply code when it sent
+ * one, else a code for the local failure (unreachable proxy, timeout,
+ * protocol error). Never returns NULL.
+ */
+struct net_upstream *net_upstream_start(struct ev *loop,
+	    struct net_resolver *resolver, const char *proxy_host,
+	    uint16_t proxy_port, const char *user, const char *pass,
+	    const char *host, uint16_t port, uint32_t timeout_ms,
+	    net_upstream_cb cb, void *arg);
+
+/* Stops an attempt before its callback ran; the callback never runs.
+ * Loop thread only; not from inside cb. */
+void	net_upstream_cancel(struct net_upstream *u);
+
 #endif /* SKS5_NET_H */

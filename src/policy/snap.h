@@ -37,6 +37,7 @@ struct policy_user_state {
 	struct ratewin		 rate[3];	/* per second, minute, hour */
 	struct quota_state	 quota;
 	struct tbucket		 bw;		/* max_aggregate_bandwidth_kbps */
+	_Atomic uint32_t	 udp_sessions;	/* UDP associations now */
 };
 
 /* Process-wide live state: per-user counters and global counters. */

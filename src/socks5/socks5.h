@@ -18,6 +18,7 @@
 
 struct ev;
 struct net_resolver;
+struct net_tls_ctx;
 struct policy_holder;
 struct pool;
 
@@ -26,6 +27,7 @@ struct socks5_env {
 	struct policy_holder	*policy;	/* current snapshot */
 	struct pool		*pool;		/* password verification */
 	struct net_resolver	*resolver;
+	struct net_tls_ctx	*tls;		/* TLS listener, or NULL */
 };
 
 struct socks5_worker;

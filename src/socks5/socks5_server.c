@@ -29,6 +29,7 @@
 #include "policy/events.h"
 #include "policy/policy.h"
 #include "policy/snap.h"
+#include "socks5/socks5_udp.h"
 #include "socks5/socks5_wire.h"
 
 /* Bytes a client may send before its request is answered. */
@@ -48,6 +49,7 @@ enum s5_state {
 	S5_RELAYING,
 	S5_FAILING,	/* reply queued; close once written or delayed */
 	S5_REJECT,	/* banned: answer the greeting with 05 FF, close */
+	S5_UDP,		/* control connection of a UDP association */
 };
 
 struct s5_conn;
@@ -74,6 +76,7 @@ struct s5_conn {
 	enum s5_state		 state;
 	struct buf		 in;
 	struct sockaddr_storage	 peer;
+	struct sockaddr_storage	 local;		/* our end, client side */
 	char			 peer_str[NET_ADDRSTRLEN];
 	struct policy_snap	*snap;
 	const struct policy_user *user;
@@ -82,7 +85,9 @@ struct s5_conn {
 	struct s5_verify	*verify;
 	struct net_resolve_req	*rreq;
 	struct net_connect	*creq;
+	struct net_upstream	*ureq;
 	struct net_relay	*relay;
+	struct socks5_udp	*udp;
 	char			 host[CFG_HOST_MAX + 1];
 	int			 host_is_name;
 	uint16_t		 port;
@@ -103,10 +108,14 @@ struct socks5_worker {
 	_Atomic size_t		 nconns;
 	struct net_pipe_cache	*pipes;
 	struct ev_timer		*tick;		/* live-session checks */
+	struct socks5_udp_scratch *udp_scratch;
+	struct net_tls_set	*tls;		/* TLS listener only */
 };
 
 static void	conn_on_io(struct ev *, int, unsigned, void *);
 static void	conn_process(struct s5_conn *);
+static void	conn_emit(struct s5_conn *, enum stream_phase, uint64_t,
+		    uint64_t, const char *, int);
 
 /* Flags a connection for freeing at the end of the loop iteration. */
 static void
@@ -133,6 +142,17 @@ conn_free(struct s5_conn *c)
 		net_resolve_cancel(c->rreq);
 	if (c->creq != NULL)
 		net_connect_cancel(c->creq);
+	net_upstream_cancel(c->ureq);
+	if (c->udp != NULL) {
+		uint64_t up, down;
+
+		socks5_udp_bytes(c->udp, &up, &down);
+		conn_emit(c, STREAM_END, up, down, "closed", 0);
+		/* Datagrams have no meter: their bytes reach the quota
+		 * counters when the association ends. */
+		c->unmetered += up + down;
+	}
+	socks5_udp_free(c->udp);
 	if (c->relay != NULL) {
 		net_relay_free(c->relay);	/* closes both fds */
 		c->fd = -1;
@@ -172,6 +192,7 @@ worker_reap(struct ev *loop, void *arg)
 		w->dead = c->next_dead;
 		conn_free(c);
 	}
+	net_tls_set_reap(w->tls);
 }
 
 /* Writes a small message; replies are tiny and the socket buffer empty,
@@ -214,7 +235,7 @@ conn_emit(struct s5_conn *c, enum stream_phase phase, uint64_t up,
 	struct stream_event ev;
 
 	ev.phase = phase;
-	ev.proto = "socks5";
+	ev.proto = c->udp != NULL ? "socks5-udp" : "socks5";
 	ev.user = c->user != NULL ? c->user->cfg->username : "-";
 	ev.source = c->peer_str;
 	ev.host = c->host;
@@ -300,22 +321,34 @@ worker_accept_one(struct socks5_worker *w, int fd,
     const struct sockaddr_storage *peer)
 {
 	struct s5_conn *c = xcalloc(1, sizeof(*c));
+	socklen_t sl;
 
 	c->w = w;
 	c->fd = fd;
 	c->peer = *peer;
+	sl = sizeof(c->local);
+	(void)getsockname(fd, (struct sockaddr *)&c->local, &sl);
 	(void)net_sockaddr_format((const struct sockaddr *)peer, c->peer_str,
 	    sizeof(c->peer_str));
 	buf_init(&c->in, S5_INBUF_MAX);
 	c->snap = policy_holder_get(w->env.policy);
 	c->t_start = ev_now_ms(w->loop);
+	if (w->tls != NULL) {
+		/* TLS listener: the state machine reads the plain side of
+		 * a terminator (net/tls.c); its handshake counts against
+		 * the same handshake timeout. */
+		fd = net_tls_wrap(w->tls, fd,
+		    c->snap->cfg->limits.socks5_handshake_timeout * 1000,
+		    c->peer_str);
+		c->fd = fd;
+	}
 	c->next = w->conns;
 	if (w->conns != NULL)
 		w->conns->prev = c;
 	w->conns = c;
 	atomic_fetch_add(&w->nconns, 1);
 	(void)net_set_nodelay(fd);
-	if (ev_add(w->loop, fd, EV_READ, conn_on_io, c) != 0) {
+	if (fd < 0 || ev_add(w->loop, fd, EV_READ, conn_on_io, c) != 0) {
 		conn_close_later(c);
 		return;
 	}
@@ -386,6 +419,25 @@ conn_read(struct s5_conn *c)
 	}
 }
 
+/* The control connection of a UDP association: nothing is expected on
+ * it, so whatever arrives is discarded; its end ends the association. */
+static void
+conn_udp_control_io(struct s5_conn *c, unsigned revents)
+{
+	int r;
+
+	do {
+		buf_reset(&c->in);
+		r = conn_read(c);
+	} while (r == 0 && buf_len(&c->in) == c->in.max);
+	buf_reset(&c->in);
+	if (r != 0 || (revents & EV_ERROR)) {
+		log_info("event=udp.control_closed proto=socks5 peer=%s",
+		    c->peer_str);
+		conn_close_later(c);
+	}
+}
+
 /* io on the client socket before the relay starts. */
 static void
 conn_on_io(struct ev *loop, int fd, unsigned revents, void *arg)
@@ -396,6 +448,10 @@ conn_on_io(struct ev *loop, int fd, unsigned revents, void *arg)
 	(void)fd;
 	if (c->dead)
 		return;
+	if (c->state == S5_UDP) {
+		conn_udp_control_io(c, revents);
+		return;
+	}
 	if (conn_read(c) != 0 || (revents & EV_ERROR)) {
 		log_debug("event=close proto=socks5 peer=%s state=%d "
 		    "msg=\"client went away\"", c->peer_str, (int)c->state);
@@ -613,24 +669,17 @@ conn_meter(struct s5_conn *c)
 	return &c->rmeter;
 }
 
-/* Connected (or not): reply, then hand both sockets to the relay. */
+/* Reply success, then hand both sockets to the relay. */
 static void
-connect_done(void *arg, const struct net_connect_result *res)
+conn_start_relay(struct s5_conn *c, int tfd,
+    const struct sockaddr_storage *local)
 {
-	struct s5_conn *c = arg;
 	const struct cfg *cfg = c->snap->cfg;
 	struct net_relay_opts ro;
 	size_t pending;
-	int tfd = res->fd;
 
-	c->creq = NULL;
-	if (res->outcome != NET_OK) {
-		conn_refuse(c, rep_from_outcome(res->outcome),
-		    net_outcome_str(res->outcome));
-		return;
-	}
 	if (conn_reply(c, SOCKS5_REP_SUCCEEDED,
-	    (const struct sockaddr *)&res->local) != 0) {
+	    (const struct sockaddr *)local) != 0) {
 		close(tfd);
 		conn_close_later(c);
 		return;
@@ -668,6 +717,88 @@ connect_done(void *arg, const struct net_connect_result *res)
 	conn_emit(c, STREAM_START, 0, 0, "connected", 0);
 }
 
+/* Connected (or not). */
+static void
+connect_done(void *arg, const struct net_connect_result *res)
+{
+	struct s5_conn *c = arg;
+
+	c->creq = NULL;
+	if (res->outcome != NET_OK) {
+		conn_refuse(c, rep_from_outcome(res->outcome),
+		    net_outcome_str(res->outcome));
+		return;
+	}
+	conn_start_relay(c, res->fd, &res->local);
+}
+
+/* The upstream proxy opened the tunnel (or not). */
+static void
+upstream_done(void *arg, const struct net_upstream_result *res)
+{
+	struct s5_conn *c = arg;
+
+	c->ureq = NULL;
+	if (!res->ok) {
+		conn_refuse(c, res->rep, res->why);
+		return;
+	}
+	conn_start_relay(c, res->fd, &res->local);
+}
+
+/*
+ * Connects through the user's upstream proxy to target (the checked
+ * address, or the name when the upstream resolves). The URL was
+ * validated at load; should it fail to parse now, the request is refused,
+ * never sent direct.
+ */
+static void
+conn_via_upstream(struct s5_conn *c, const char *target)
+{
+	struct cfg_proxy_url pu;
+	char err[160];
+
+	memset(&pu, 0, sizeof(pu));
+	if (cfg_parse_proxy_url(c->user->cfg->eff.upstream_proxy, &pu, err,
+	    sizeof(err)) != 0) {
+		cfg_proxy_url_cleanup(&pu);
+		conn_refuse(c, SOCKS5_REP_GENERAL_FAILURE,
+		    "invalid upstream proxy URL");
+		return;
+	}
+	log_debug("event=upstream.start proto=socks5 peer=%s upstream=%s:%u "
+	    "target=%s:%u", c->peer_str, pu.host, pu.port, target, c->port);
+	c->state = S5_CONNECTING;
+	c->ureq = net_upstream_start(c->w->loop, c->w->env.resolver, pu.host,
+	    pu.port, pu.user, pu.pass, target, c->port,
+	    (uint32_t)(c->snap->cfg->limits.connection_timeout * 1000),
+	    upstream_done, c);
+	cfg_proxy_url_cleanup(&pu);
+}
+
+/* socks5h:// upstream and a name target: the upstream resolves, so the
+ * ACL decides on the name alone (an undecided name gets the default
+ * policy, never an implicit allow). Returns 1 when handled here. */
+static int
+conn_upstream_by_name(struct s5_conn *c)
+{
+	const char *url = c->user->cfg->eff.upstream_proxy;
+	struct acl_match why;
+	char text[200];
+
+	if (url == NULL || !c->host_is_name || strncmp(url, "socks5h://",
+	    10) != 0)
+		return 0;
+	if (acl_check_unresolved(&c->user->acl, c->host, c->port, &why) !=
+	    ACL_ALLOW) {
+		acl_match_format(&why, text, sizeof(text));
+		conn_refuse_acl(c, text);
+		return 1;
+	}
+	conn_via_upstream(c, c->host);
+	return 1;
+}
+
 /* Addresses are known: anti-SSRF and ACL on every one, then connect. */
 static void
 conn_connect(struct s5_conn *c, struct sockaddr_storage *addrs, size_t n)
@@ -699,6 +830,20 @@ conn_connect(struct s5_conn *c, struct sockaddr_storage *addrs, size_t n)
 	    n, c->port, &why) != ACL_ALLOW) {
 		acl_match_format(&why, text, sizeof(text));
 		conn_refuse_acl(c, text);
+		return;
+	}
+	if (c->user->cfg->eff.upstream_proxy != NULL) {
+		/* The upstream gets the address that was checked. */
+		if (addrs[0].ss_family == AF_INET6) {
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+			    (const void *)sas[0])->sin6_addr, text,
+			    sizeof(text));
+		} else {
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)
+			    (const void *)sas[0])->sin_addr, text,
+			    sizeof(text));
+		}
+		conn_via_upstream(c, text);
 		return;
 	}
 	net_connect_opts_init(&o);
@@ -778,6 +923,60 @@ conn_check_limits(struct s5_conn *c)
 	return 0;
 }
 
+/* The association ended by itself: close its control connection. */
+static void
+conn_udp_end(void *arg, const char *why)
+{
+	struct s5_conn *c = arg;
+
+	log_info("event=udp.end proto=socks5 peer=%s reason=%s", c->peer_str,
+	    why);
+	conn_close_later(c);
+}
+
+/* UDP ASSOCIATE: open the relay (socks5_udp.c) and answer with its
+ * address; the TCP connection then only waits for its own end. */
+static void
+conn_udp_start(struct s5_conn *c, const struct socks5_request *req)
+{
+	struct socks5_udp_params p;
+	struct sockaddr_storage bnd;
+	char why[160];
+	uint8_t rep;
+
+	if (c->user->cfg->eff.upstream_proxy != NULL) {
+		/* Datagrams would leave directly, around the proxy the
+		 * operator chose for this user: refuse instead. */
+		conn_refuse(c, SOCKS5_REP_CMD_UNSUPPORTED, "UDP ASSOCIATE is "
+		    "not available through an upstream proxy");
+		return;
+	}
+	memset(&p, 0, sizeof(p));
+	p.loop = c->w->loop;
+	p.resolver = c->w->env.resolver;
+	p.snap = c->snap;
+	p.user = c->user;
+	p.ctrl_peer = c->peer;
+	p.ctrl_local = c->local;
+	p.peer_str = c->peer_str;
+	p.scratch = &c->w->udp_scratch;
+	p.end = conn_udp_end;
+	p.arg = c;
+	if (socks5_udp_new(&p, req, &c->udp, &bnd, &rep, why,
+	    sizeof(why)) != 0) {
+		conn_refuse(c, rep, why);
+		return;
+	}
+	if (conn_reply(c, SOCKS5_REP_SUCCEEDED,
+	    (const struct sockaddr *)&bnd) != 0) {
+		conn_close_later(c);
+		return;
+	}
+	buf_reset(&c->in);
+	c->state = S5_UDP;
+	conn_emit(c, STREAM_START, 0, 0, "udp_associate", 0);
+}
+
 /* A complete request was parsed: policy, then resolve or connect. */
 static void
 conn_on_request(struct s5_conn *c, const struct socks5_request *req)
@@ -795,14 +994,21 @@ conn_on_request(struct s5_conn *c, const struct socks5_request *req)
 		conn_refuse(c, SOCKS5_REP_HOST_UNREACHABLE, "invalid name");
 		return;
 	}
+	if (req->cmd == SOCKS5_CMD_UDP_ASSOCIATE) {
+		/* An association is a stream for the session gate, the
+		 * connection limits and the quotas. */
+		if (conn_check_limits(c) == 0)
+			conn_udp_start(c, req);
+		return;
+	}
 	if (req->cmd != SOCKS5_CMD_CONNECT) {
 		conn_refuse(c, SOCKS5_REP_CMD_UNSUPPORTED,
-		    req->cmd == SOCKS5_CMD_UDP_ASSOCIATE ?
-		    "UDP ASSOCIATE is not available in this build" :
 		    "command not supported");
 		return;
 	}
 	if (conn_check_limits(c) != 0)
+		return;
+	if (conn_upstream_by_name(c))
 		return;
 	if (!c->host_is_name) {
 		if (net_sockaddr_parse_literal(c->host, c->port, &ss,
@@ -929,7 +1135,10 @@ socks5_worker_new(struct ev *loop, const struct socks5_env *env,
 	w->env = *env;
 	w->lfd = listen_fd;
 	w->pipes = net_pipe_cache_new(64);
+	if (env->tls != NULL)
+		w->tls = net_tls_set_new(loop, env->tls, 0);
 	if (ev_add(loop, listen_fd, EV_READ, worker_on_accept, w) != 0) {
+		net_tls_set_free(w->tls);
 		net_pipe_cache_free(w->pipes);
 		free(w);
 		return NULL;
@@ -972,5 +1181,7 @@ socks5_worker_free(struct socks5_worker *w)
 	worker_reap(w->loop, w);
 	ev_set_before_sleep(w->loop, NULL, NULL);
 	net_pipe_cache_free(w->pipes);
+	socks5_udp_scratch_free(w->udp_scratch);
+	net_tls_set_free(w->tls);
 	free(w);
 }

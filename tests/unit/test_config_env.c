@@ -458,7 +458,10 @@ test_pending_table(void **state)
 	assert_int_equal(cfg_key_pending("limits.max_connections"), 0);
 	assert_int_equal(cfg_key_pending("limits.max_connections_per_user"), 0);
 	assert_int_equal(cfg_key_pending("limits.max_auth_attempts"), 5);
-	assert_int_equal(cfg_key_pending("upstream_proxy.url"), 4);
+	assert_int_equal(cfg_key_pending("upstream_proxy.url"), 0);
+	assert_int_equal(cfg_key_pending("users.upstream_proxy"), 0);
+	assert_int_equal(cfg_key_pending("server.socks5_tls_cert"), 0);
+	assert_int_equal(cfg_key_pending("limits.udp_relay_timeout"), 0);
 	assert_int_equal(cfg_key_pending("security.argon2_time_cost"), 5);
 	assert_int_equal(cfg_key_pending("security.ban_whitelist"), 0);
 	assert_int_equal(cfg_key_pending("security.rate_limit_max_users"), 7);
