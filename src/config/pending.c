@@ -24,10 +24,6 @@ static const struct {
 	const char	*prefix;
 	int		 issue;
 } pending[] = {
-	/* #3: data plane. The SOCKS5 CONNECT path acts on the rest of its
-	 * keys. */
-	{ "groups.connect_retry*", 3 },
-	{ "logging.connection_flow_logs", 3 },
 	/* #5: SSH */
 	{ "server.ssh_listen", 5 },
 	{ "server.host_key_path", 5 },

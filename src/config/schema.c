@@ -196,8 +196,9 @@ static const struct cfg__key logging_keys[] = {
 	KU64(S, audit_max_size_mb, 100, "Rotate the audit log at this many "
 	    "MiB; 0 = never"),
 	KU32(S, audit_max_files, 5, "Rotated audit log generations kept"),
-	KB(S, connection_flow_logs, 0, "Debug logs for every step of a "
-	    "connection"),
+	KB(S, connection_flow_logs, 0, "One info-level line per step of "
+	    "each SOCKS5 connection (accept, auth, request, resolve, checks, "
+	    "connect, relay end)"),
 	KB(S, log_denied_connections, 1, "Log denied and rejected "
 	    "connections at warn level"),
 };

@@ -8,8 +8,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -227,6 +229,28 @@ conn_reply(struct s5_conn *c, uint8_t rep, const struct sockaddr *bnd)
 	return r;
 }
 
+/*
+ * logging.connection_flow_logs: one line per step of a connection, at info
+ * level so that the switch alone makes them visible.
+ */
+#define FLOW(c, ...) do {						\
+	if ((c)->snap->cfg->logging.connection_flow_logs)		\
+		conn_flow((c), __VA_ARGS__);				\
+} while (0)
+
+static void __attribute__((format(printf, 2, 3)))
+conn_flow(struct s5_conn *c, const char *fmt, ...)
+{
+	char step[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(step, sizeof(step), fmt, ap);
+	va_end(ap);
+	log_info("event=flow proto=socks5 peer=%s ms=%llu %s", c->peer_str,
+	    (unsigned long long)(ev_now_ms(c->w->loop) - c->t_start), step);
+}
+
 /* Publishes a stream event for this connection. */
 static void
 conn_emit(struct s5_conn *c, enum stream_phase phase, uint64_t up,
@@ -357,6 +381,7 @@ worker_accept_one(struct socks5_worker *w, int fd,
 	    c->snap->cfg->limits.socks5_handshake_timeout * 1000,
 	    conn_on_timer, c);
 	log_debug("event=accept proto=socks5 peer=%s", c->peer_str);
+	FLOW(c, "step=accept tls=%d", w->tls != NULL);
 	conn_gate(c);
 }
 
@@ -522,6 +547,7 @@ auth_verdict(struct s5_conn *c, int ok, int cached)
 	log_info("event=auth.success proto=socks5 peer=%s user=%s "
 	    "method=password%s", c->peer_str, c->user->cfg->username,
 	    cached ? " cached=1" : "");
+	FLOW(c, "step=auth result=ok cached=%d", cached);
 	policy_auth_succeeded(c->snap, (const struct sockaddr *)&c->peer,
 	    policy_now_ms());
 	if (c->preauth_held) {
@@ -624,6 +650,7 @@ relay_done(void *arg, uint64_t up, uint64_t down,
 	    (unsigned long long)(ev_now_ms(c->w->loop) - c->t_start),
 	    why[reason]);
 	atomic_fetch_add(&c->snap->state->bytes_total, up + down);
+	FLOW(c, "step=relay_end outcome=%s", why[reason]);
 	if (reason == NET_RELAY_LIMIT && c->meter != NULL)
 		log_info("event=quota.exceeded proto=socks5 peer=%s user=%s "
 		    "reason=\"%s\" msg=\"stream cut at the limit\"",
@@ -724,6 +751,7 @@ connect_done(void *arg, const struct net_connect_result *res)
 	struct s5_conn *c = arg;
 
 	c->creq = NULL;
+	FLOW(c, "step=connect outcome=%s", net_outcome_str(res->outcome));
 	if (res->outcome != NET_OK) {
 		conn_refuse(c, rep_from_outcome(res->outcome),
 		    net_outcome_str(res->outcome));
@@ -850,6 +878,8 @@ conn_connect(struct s5_conn *c, struct sockaddr_storage *addrs, size_t n)
 	o.timeout_ms = (uint32_t)(cfg->limits.connection_timeout * 1000);
 	o.retries = e->connect_retry;
 	o.retry_delay_ms = (uint32_t)e->connect_retry_delay_ms;
+	FLOW(c, "step=allowed addresses=%zu msg=\"ACL and guard passed; "
+	    "connecting\"", n);
 	c->state = S5_CONNECTING;
 	c->creq = net_connect_start(c->w->loop, addrs, n, &o, connect_done,
 	    c);
@@ -873,6 +903,7 @@ resolve_done(void *arg, int status, const struct sockaddr_storage *addrs,
 	if (n > NET_RESOLVE_MAX_ADDRS)
 		n = NET_RESOLVE_MAX_ADDRS;
 	memcpy(copy, addrs, n * sizeof(*addrs));
+	FLOW(c, "step=resolved addresses=%zu", n);
 	conn_connect(c, copy, n);
 }
 
@@ -994,6 +1025,8 @@ conn_on_request(struct s5_conn *c, const struct socks5_request *req)
 		conn_refuse(c, SOCKS5_REP_HOST_UNREACHABLE, "invalid name");
 		return;
 	}
+	FLOW(c, "step=request cmd=%u target=%s:%u", (unsigned)req->cmd,
+	    c->host, c->port);
 	if (req->cmd == SOCKS5_CMD_UDP_ASSOCIATE) {
 		/* An association is a stream for the session gate, the
 		 * connection limits and the quotas. */

@@ -211,6 +211,27 @@ def test_auth_cache(sks5, echo_server, ttl):
     assert cached == (2 if ttl is None else 0), s.text()
 
 
+@pytest.mark.parametrize("on", [True, False])
+def test_connection_flow_logs(sks5, echo_server, on):
+    s = sks5(extra="[logging]\nconnection_flow_logs = %s\n" %
+             ("true" if on else "false"))
+    c, rep, _ = socks_connect(s.port, 3, "sks5-target.test", echo_server)
+    assert rep == 0
+    c.sendall(b"x")
+    assert recv_exact(c, 1) == b"x"
+    c.close()
+    s.wait_log("event=proxy.complete")
+    if on:
+        s.wait_log("step=relay_end")
+        for step in ("step=accept", "step=auth result=ok",
+                     "step=request cmd=1 target=sks5-target.test:%d"
+                     % echo_server, "step=resolved", "step=allowed",
+                     "step=connect outcome="):
+            assert step in s.text(), step
+    else:
+        assert "event=flow" not in s.text()
+
+
 def test_no_acceptable_method(sks5):
     s = sks5()
     c, rep, _ = socks_connect(s.port, 1, "127.0.0.1", 1, methods=b"\x00")

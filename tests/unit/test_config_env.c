@@ -446,7 +446,8 @@ test_pending_table(void **state)
 	assert_int_equal(cfg_key_pending("users.acl.allow"), 0);
 	assert_int_equal(cfg_key_pending("users.12.acl.allow"), 0);
 	assert_int_equal(cfg_key_pending("users.connect_retry_delay_ms"), 0);
-	assert_int_equal(cfg_key_pending("logging.connection_flow_logs"), 3);
+	assert_int_equal(cfg_key_pending("logging.connection_flow_logs"), 0);
+	assert_int_equal(cfg_key_pending("groups.connect_retry"), 0);
 	assert_int_equal(cfg_key_pending("groups.acl"), 0);
 	assert_int_equal(cfg_key_pending("groups"), 0);
 	assert_int_equal(cfg_key_pending("groups.name"), 0);
