@@ -42,6 +42,7 @@
 #include "policy/policy.h"
 #include "policy/snap.h"
 #include "socks5/socks5.h"
+#include "ssh/sshd.h"
 
 /* Blocking-work threads: Argon2id (about 19 MiB each) and lookups. */
 #define SERVER_POOL_THREADS	4
@@ -68,6 +69,7 @@ struct server {
 	char				*dummy_hash;
 	int				 sigfd;
 	int				 drained;
+	struct sshd			*sshd;
 };
 
 /* Applies the logging section of a configuration. */
@@ -251,6 +253,32 @@ server_start_workers(struct server *srv, const struct cfg *cfg)
 	return 0;
 }
 
+/* Starts the SSH listener when server.ssh_listen is set. */
+static int
+server_start_ssh(struct server *srv, const struct cfg *cfg)
+{
+	struct sshd_env env;
+	char err[256];
+
+	if (cfg->server.ssh_listen == NULL)
+		return 0;
+	env.policy = &srv->policy;
+	env.pool = srv->pool;
+	env.resolver = srv->resolver;
+	if ((srv->sshd = sshd_new(cfg, &env, err, sizeof(err))) == NULL) {
+		log_error("cannot start SSH on %s: %s", cfg->server.ssh_listen,
+		    err);
+		return ERR_IO;
+	}
+	if (sshd_start(srv->sshd) != 0) {
+		log_error("cannot start the SSH accept thread");
+		return ERR_IO;
+	}
+	log_info("event=listen proto=ssh addr=%s port=%u",
+	    cfg->server.ssh_listen, sshd_port(srv->sshd));
+	return 0;
+}
+
 /* Connections still alive across all workers. */
 static size_t
 server_active(const struct server *srv)
@@ -262,7 +290,7 @@ server_active(const struct server *srv)
 		if (srv->workers[i].s5 != NULL && srv->workers[i].started)
 			n += socks5_worker_active(srv->workers[i].s5);
 	}
-	return n;
+	return n + sshd_active(srv->sshd);
 }
 
 /* Stops accepting, drains for up to timeout_s, then stops everything. */
@@ -275,6 +303,7 @@ server_drain(struct server *srv, uint64_t timeout_s)
 	size_t left;
 
 	srv->drained = 1;
+	sshd_stop_accepting(srv->sshd);
 	for (i = 0; i < srv->nworkers; i++) {
 		if (srv->workers[i].started)
 			(void)ev_post(srv->workers[i].loop,
@@ -290,7 +319,10 @@ server_drain(struct server *srv, uint64_t timeout_s)
 	if (left > 0)
 		log_info("event=shutdown.timeout connections=%zu "
 		    "msg=\"closing what is left\"", left);
-	/* Blocking work finishes while the loops can still take results. */
+	/* SSH threads close their sessions; then blocking work finishes
+	 * while the loops can still take results. */
+	sshd_free(srv->sshd);
+	srv->sshd = NULL;
 	pool_free(srv->pool);
 	srv->pool = NULL;
 	for (i = 0; i < srv->nworkers; i++) {
@@ -418,14 +450,15 @@ server_run(struct cfg *cfg, const struct cfg_overrides *ov)
 		log_error("cannot set up signal handling: %s", strerror(errno));
 		goto out;
 	}
-	if (server_start_workers(&srv, cfg) != 0)
+	if (server_start_workers(&srv, cfg) != 0 ||
+	    server_start_ssh(&srv, cfg) != 0)
 		goto out;
 	log_info("event=start source=\"%s\" users=%zu ssh=%s socks5=%s",
 	    cfg_source(cfg), cfg_user_count(cfg),
 	    cfg_ssh_listen(cfg) != NULL ? cfg_ssh_listen(cfg) : "disabled",
 	    cfg_socks5_listen(cfg) != NULL ? cfg_socks5_listen(cfg) :
 	    "disabled");
-	if (srv.nworkers == 0)
+	if (srv.nworkers == 0 && srv.sshd == NULL)
 		log_warn("event=start msg=\"no protocol listener is enabled; "
 		    "the server only loads its configuration and waits for "
 		    "signals\"");

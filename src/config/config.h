@@ -120,6 +120,9 @@ struct cfg_limits {
 	uint32_t	max_unauthenticated_connections_per_ip;
 	uint32_t	max_udp_destinations;
 	uint32_t	max_udp_datagram_size;
+	uint32_t	max_ssh_connections;
+	uint32_t	max_ssh_unauthenticated;
+	uint32_t	max_ssh_unauthenticated_per_ip;
 };
 
 struct cfg_security {

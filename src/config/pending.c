@@ -24,27 +24,10 @@ static const struct {
 	const char	*prefix;
 	int		 issue;
 } pending[] = {
-	/* #5: SSH */
-	{ "server.ssh_listen", 5 },
-	{ "server.host_key_path", 5 },
-	{ "server.server_id", 5 },
+	/* #5: SSH. The rest of its keys work; keepalives come later. */
 	{ "server.banner", 5 },
-	{ "server.allowed_ciphers", 5 },
-	{ "server.allowed_kex", 5 },
 	{ "server.ssh_keepalive_interval_secs", 5 },
 	{ "server.ssh_keepalive_max", 5 },
-	{ "server.ssh_auth_timeout", 5 },
-	{ "limits.max_auth_attempts", 5 },
-	{ "users.authorized_keys", 5 },
-	{ "security.trusted_user_ca_keys", 5 },
-	{ "security.totp_required_for", 5 },
-	{ "users.totp_enabled", 5 },
-	{ "users.totp_secret", 5 },
-	{ "users.auth_methods", 5 },
-	{ "groups.auth_methods", 5 },
-	{ "users.allow_shell", 5 },
-	{ "groups.allow_shell", 5 },
-	{ "users.allow_forwarding", 5 },
 	{ "security.argon2_*", 5 },
 	/* #6: shell */
 	{ "shell", 6 },

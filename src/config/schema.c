@@ -142,6 +142,12 @@ static const struct cfg__key limits_keys[] = {
 	    "one UDP association may send to"),
 	KU32R(S, max_udp_datagram_size, 65507, 512, 65507, "Largest UDP "
 	    "payload relayed, bytes; larger datagrams are dropped"),
+	KU32R(S, max_ssh_connections, 512, 1, 65536, "Concurrent SSH "
+	    "connections (one thread each)"),
+	KU32R(S, max_ssh_unauthenticated, 64, 1, 65536, "SSH connections "
+	    "not yet authenticated, all addresses"),
+	KU32R(S, max_ssh_unauthenticated_per_ip, 10, 1, 65536, "SSH "
+	    "connections not yet authenticated from one address"),
 };
 #undef S
 

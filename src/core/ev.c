@@ -524,6 +524,13 @@ ev_run_timers(struct ev *ev)
 	return n;
 }
 
+/* Returns the epoll fd, for nesting the loop in another poller. */
+int
+ev_fd(const struct ev *ev)
+{
+	return ev->epfd;
+}
+
 /* Returns the cached loop time. */
 uint64_t
 ev_now_ms(const struct ev *ev)

@@ -118,6 +118,13 @@ void		 ev_timer_cancel(struct ev *ev, struct ev_timer *t);
 void		 ev_timer_reset(struct ev *ev, struct ev_timer *t,
 		    uint64_t after_ms);
 
+/*
+ * The loop's epoll fd: it polls readable while any watched fd, posted
+ * task or wake-up is pending, so another poller (libssh's ssh_event) can
+ * wait on it and then call ev_run_once(ev, 0). Timers do not make it
+ * readable; such a host polls with a bounded timeout.
+ */
+int		 ev_fd(const struct ev *ev);
 /* Loop time in ms (CLOCK_MONOTONIC), cached once per iteration. */
 uint64_t	 ev_now_ms(const struct ev *ev);
 

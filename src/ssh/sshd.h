@@ -1,0 +1,55 @@
+/*
+ * The SSH server on libssh 0.10: one listener with an accept thread, and
+ * one thread per SSH connection owning its libssh session, its
+ * ssh_event, and an ev loop (epoll) for the sockets of its forwarded
+ * channels, its timers and the completions of blocking work.
+ *
+ * Every connection goes: accept (caps on total, unauthenticated, and
+ * unauthenticated per address) -> key exchange (bounded by the login
+ * grace time) -> authentication (password with Argon2id on the worker
+ * pool, publickey, OpenSSH certificates, keyboard-interactive TOTP,
+ * method chaining) -> channels (direct-tcpip through the same policy
+ * path as SOCKS5; session with exec and shell).
+ */
+#ifndef SKS5_SSH_SSHD_H
+#define SKS5_SSH_SSHD_H
+
+#include <stddef.h>
+
+struct cfg;
+struct net_resolver;
+struct policy_holder;
+struct pool;
+
+/* What the SSH server borrows from the server; all must outlive it. */
+struct sshd_env {
+	struct policy_holder	*policy;
+	struct pool		*pool;
+	struct net_resolver	*resolver;
+};
+
+struct sshd;
+
+/*
+ * Loads (or creates) the host key, binds server.ssh_listen and applies
+ * the algorithm lists of cfg. Returns NULL with a message in err.
+ */
+struct sshd *sshd_new(const struct cfg *cfg, const struct sshd_env *env,
+	    char *err, size_t errlen);
+
+/* Starts the accept thread. 0 or ERR_IO. */
+int	sshd_start(struct sshd *d);
+
+/* Stops accepting new connections; live ones go on. Any thread. */
+void	sshd_stop_accepting(struct sshd *d);
+
+/* SSH connections alive now; any thread. */
+size_t	sshd_active(struct sshd *d);
+
+/* Asks every connection to close, waits for their threads, frees. */
+void	sshd_free(struct sshd *d);
+
+/* The port actually bound (useful with port 0). */
+unsigned sshd_port(const struct sshd *d);
+
+#endif /* SKS5_SSH_SSHD_H */

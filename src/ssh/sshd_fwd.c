@@ -1,0 +1,507 @@
+/*
+ * direct-tcpip channels (ssh -L, ssh -D): the same path as a SOCKS5
+ * CONNECT (limits, ACL on the name, resolve, anti-SSRF and ACL on every
+ * address, Happy Eyeballs connect), and the channel is confirmed only
+ * once the connect succeeded. Then bytes move between the channel and
+ * the target socket with flow control in both directions:
+ *
+ *  - target -> client: read at most the peer's window; when it is 0 the
+ *    channel is "paused" and resumed after a dopoll that reopened it
+ *    (libssh 0.10.6 has no callback for that);
+ *  - client -> target: the data callback writes what the socket takes
+ *    and leaves the rest in libssh's buffer (which stops the window from
+ *    growing); when the socket is writable again the rest is drained
+ *    with ssh_channel_read_nonblocking().
+ *
+ * libssh 0.10.6 can only refuse a channel open with the reason
+ * "administratively prohibited"; the log line carries the real reason.
+ */
+#include "ssh/sshd_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "config/config.h"
+#include "config/values.h"
+#include "core/err.h"
+#include "core/ev.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "net/net.h"
+#include "policy/acl.h"
+#include "policy/snap.h"
+#include "policy/target.h"
+
+/* A lookup in flight; outlives the channel if the channel goes first. */
+struct fwd_lookup {
+	struct sshd_conn	*c;
+	struct sshd_chan	*ch;	/* NULL once the channel is gone */
+};
+
+static void	fwd_pump(struct sshd_chan *);
+static void	fwd_drain(struct sshd_chan *);
+
+/* Refuses the pending open and frees the channel. */
+static void
+fwd_refuse(struct sshd_chan *ch, const char *why)
+{
+	struct sshd_conn *c = ch->c;
+
+	log_info("event=connection.refused proto=ssh peer=%s user=%s "
+	    "target=%s:%u reason=\"%s\"", c->peer_str, c->user, ch->host,
+	    ch->port, why);
+	if (ch->open_msg != NULL) {
+		(void)ssh_message_reply_default(ch->open_msg);
+		ssh_message_free(ch->open_msg);
+		ch->open_msg = NULL;
+	}
+	sshd__chan_close_later(ch);
+}
+
+/* Ends an open channel. */
+static void
+fwd_end(struct sshd_chan *ch, const char *outcome)
+{
+	struct sshd_conn *c = ch->c;
+
+	if (ch->dead)
+		return;
+	log_info("event=proxy.complete proto=ssh peer=%s user=%s "
+	    "target=%s:%u bytes_up=%llu bytes_down=%llu duration_ms=%llu "
+	    "outcome=%s", c->peer_str, c->user, ch->host, ch->port,
+	    (unsigned long long)ch->up, (unsigned long long)ch->down,
+	    (unsigned long long)(ev_now_ms(c->loop) - ch->t_start), outcome);
+	atomic_fetch_add(&c->snap->state->bytes_total, ch->up + ch->down);
+	sshd__chan_close_later(ch);
+}
+
+/* Client -> target: write what the socket takes now. */
+static int
+fwd_on_data(ssh_session s, ssh_channel sch, void *data, uint32_t len,
+    int is_stderr, void *ud)
+{
+	struct sshd_chan *ch = ud;
+	ssize_t n;
+
+	(void)s;
+	(void)sch;
+	(void)is_stderr;
+	if (ch->dead || ch->fd < 0)
+		return (int)len;	/* discard */
+	if (ch->paused == 2 || ch->pend_len > 0)
+		return 0;	/* draining: keep the order */
+	n = send(ch->fd, data, len, MSG_NOSIGNAL);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR) {
+			fwd_end(ch, "target_error");
+			return (int)len;
+		}
+		n = 0;
+	}
+	if (n > 0) {
+		ch->up += (uint64_t)n;
+		atomic_fetch_add(&ch->c->pu->state->bytes_up, (uint64_t)n);
+		ch->last_io_ms = ev_now_ms(ch->c->loop);
+	}
+	if ((uint32_t)n < len)
+		(void)ev_mod(ch->c->loop, ch->fd, EV_READ | EV_WRITE);
+	return (int)n;
+}
+
+static void
+fwd_on_eof(ssh_session s, ssh_channel sch, void *ud)
+{
+	struct sshd_chan *ch = ud;
+
+	(void)s;
+	(void)sch;
+	ch->ch_eof = 1;
+}
+
+static void
+fwd_on_close(ssh_session s, ssh_channel sch, void *ud)
+{
+	struct sshd_chan *ch = ud;
+
+	(void)s;
+	(void)sch;
+	fwd_end(ch, "client_closed");
+}
+
+/* Writes the drain backlog; 0 when empty, 1 when the socket is full. */
+static int
+fwd_flush_pend(struct sshd_chan *ch)
+{
+	ssize_t n;
+
+	while (ch->pend_len > 0) {
+		n = send(ch->fd, ch->pend, ch->pend_len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 1;
+			if (errno == EINTR)
+				continue;
+			fwd_end(ch, "target_error");
+			return 1;
+		}
+		ch->up += (uint64_t)n;
+		atomic_fetch_add(&ch->c->pu->state->bytes_up, (uint64_t)n);
+		ch->last_io_ms = ev_now_ms(ch->c->loop);
+		memmove(ch->pend, ch->pend + n, ch->pend_len - (size_t)n);
+		ch->pend_len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The target socket is writable: move what libssh kept back. */
+static void
+fwd_drain(struct sshd_chan *ch)
+{
+	int avail, n;
+
+	if (ch->pend == NULL)
+		ch->pend = xmalloc(SSHD_CHUNK);
+	for (;;) {
+		if (fwd_flush_pend(ch) != 0 || ch->dead)
+			return;	/* still full: EV_WRITE stays on */
+		ch->paused = 2;	/* the data callback must not consume */
+		avail = ssh_channel_poll(ch->ch, 0);
+		n = 0;
+		if (avail > 0)
+			n = ssh_channel_read_nonblocking(ch->ch, ch->pend,
+			    (uint32_t)(avail < SSHD_CHUNK ? avail : SSHD_CHUNK),
+			    0);
+		ch->paused = 0;
+		if (n <= 0)
+			break;
+		ch->pend_len = (size_t)n;
+	}
+	(void)ev_mod(ch->c->loop, ch->fd, EV_READ);
+}
+
+/* Target -> client within the peer's window and a read budget. */
+static void
+fwd_pump(struct sshd_chan *ch)
+{
+	unsigned char buf[SSHD_CHUNK];
+	size_t budget = SSHD_READ_BUDGET, want;
+	uint32_t win;
+	ssize_t n;
+	int w;
+
+	while (!ch->dead && !ch->tcp_eof && budget > 0) {
+		win = ssh_channel_window_size(ch->ch);
+		if (win == 0) {
+			ch->paused = 1;
+			return;
+		}
+		want = win < sizeof(buf) ? win : sizeof(buf);
+		n = recv(ch->fd, buf, want, 0);
+		if (n > 0) {
+			w = ssh_channel_write(ch->ch, buf, (uint32_t)n);
+			if (w < 0) {
+				fwd_end(ch, "client_error");
+				return;
+			}
+			ch->down += (uint64_t)n;
+			atomic_fetch_add(&ch->c->pu->state->bytes_down,
+			    (uint64_t)n);
+			ch->last_io_ms = ev_now_ms(ch->c->loop);
+			budget -= (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			ch->tcp_eof = 1;
+			ch->readable = 0;
+			(void)ssh_channel_send_eof(ch->ch);
+			return;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			ch->readable = 0;
+			return;
+		}
+		fwd_end(ch, "target_error");
+		return;
+	}
+	ch->readable = 1;	/* budget spent: come back next pass */
+}
+
+static void
+fwd_on_io(struct ev *loop, int fd, unsigned revents, void *arg)
+{
+	struct sshd_chan *ch = arg;
+
+	(void)loop;
+	(void)fd;
+	if (ch->dead)
+		return;
+	if (revents & EV_WRITE)
+		fwd_drain(ch);
+	if (revents & (EV_READ | EV_HUP | EV_ERROR)) {
+		ch->readable = 1;
+		ch->paused = 0;
+		fwd_pump(ch);
+	}
+}
+
+void
+sshd__fwd_after_poll(struct sshd_chan *ch)
+{
+	if (ch->fd < 0 || ch->ch == NULL)
+		return;
+	if (ssh_channel_is_closed(ch->ch)) {
+		fwd_end(ch, "client_closed");
+		return;
+	}
+	if (ch->readable && !ch->tcp_eof &&
+	    ssh_channel_window_size(ch->ch) > 0) {
+		ch->paused = 0;
+		fwd_pump(ch);
+	}
+	if (ch->ch_eof && !ch->shut_wr && ch->pend_len == 0 &&
+	    ssh_channel_poll(ch->ch, 0) <= 0) {
+		(void)shutdown(ch->fd, SHUT_WR);
+		ch->shut_wr = 1;
+	}
+	if (ch->tcp_eof && ch->shut_wr)
+		fwd_end(ch, "eof");
+}
+
+void
+sshd__fwd_sweep(struct sshd_chan *ch, uint64_t now)
+{
+	uint64_t idle = ch->c->snap->cfg->limits.idle_timeout * 1000;
+
+	if (ch->fd >= 0 && idle > 0 && now - ch->last_io_ms >= idle)
+		fwd_end(ch, "idle");
+}
+
+/* Connected (or not): confirm the channel or refuse it. */
+static void
+fwd_connected(void *arg, const struct net_connect_result *res)
+{
+	struct sshd_chan *ch = arg;
+	struct sshd_conn *c = ch->c;
+
+	ch->creq = NULL;
+	if (res->outcome != NET_OK) {
+		fwd_refuse(ch, net_outcome_str(res->outcome));
+		return;
+	}
+	ch->fd = res->fd;
+	ch->ch = ssh_message_channel_request_open_reply_accept(ch->open_msg);
+	ssh_message_free(ch->open_msg);
+	ch->open_msg = NULL;
+	if (ch->ch == NULL) {
+		log_info("event=channel.error proto=ssh peer=%s msg=\"cannot "
+		    "confirm the channel\"", c->peer_str);
+		sshd__chan_close_later(ch);
+		return;
+	}
+	ssh_callbacks_init(&ch->cb);
+	ch->cb.userdata = ch;
+	ch->cb.channel_data_function = fwd_on_data;
+	ch->cb.channel_eof_function = fwd_on_eof;
+	ch->cb.channel_close_function = fwd_on_close;
+	(void)ssh_set_channel_callbacks(ch->ch, &ch->cb);
+	if (ev_add(c->loop, ch->fd, EV_READ, fwd_on_io, ch) != 0) {
+		fwd_end(ch, "error");
+		return;
+	}
+	ch->readable = 1;
+	ch->t_start = ch->last_io_ms = ev_now_ms(c->loop);
+	atomic_fetch_add(&c->pu->state->streams, 1);
+	atomic_fetch_add(&c->snap->state->streams_total, 1);
+	log_info("event=connection.open proto=ssh peer=%s user=%s "
+	    "target=%s:%u", c->peer_str, c->user, ch->host, ch->port);
+}
+
+/* Addresses known: guard and ACL on every one, then connect. */
+static void
+fwd_connect(struct sshd_chan *ch, struct sockaddr_storage *addrs, size_t n)
+{
+	struct sshd_conn *c = ch->c;
+	const struct cfg_user_eff *e = &c->pu->cfg->eff;
+	struct net_connect_opts o;
+	char why[200];
+
+	if (policy_target_check(c->snap, c->pu, ch->host_is_name ? ch->host :
+	    NULL, addrs, n, ch->port, why, sizeof(why)) != 0) {
+		fwd_refuse(ch, why);
+		return;
+	}
+	net_connect_opts_init(&o);
+	o.timeout_ms = (uint32_t)(c->snap->cfg->limits.connection_timeout *
+	    1000);
+	o.retries = e->connect_retry;
+	o.retry_delay_ms = (uint32_t)e->connect_retry_delay_ms;
+	ch->creq = net_connect_start(c->loop, addrs, n, &o, fwd_connected,
+	    ch);
+}
+
+static void
+fwd_resolved(void *arg, int status, const struct sockaddr_storage *addrs,
+    size_t n)
+{
+	struct fwd_lookup *lk = arg;
+	struct sshd_chan *ch = lk->ch;
+	struct sockaddr_storage copy[NET_RESOLVE_MAX_ADDRS];
+
+	lk->c->pending_jobs--;
+	free(lk);
+	if (ch == NULL)
+		return;
+	ch->lookup = NULL;
+	if (status != 0 || n == 0) {
+		fwd_refuse(ch, status == ERR_AGAIN ? "name lookup failed "
+		    "temporarily" : "name does not resolve");
+		return;
+	}
+	if (n > NET_RESOLVE_MAX_ADDRS)
+		n = NET_RESOLVE_MAX_ADDRS;
+	memcpy(copy, addrs, n * sizeof(*addrs));
+	fwd_connect(ch, copy, n);
+}
+
+/* Takes the active-stream slots (server and user). 0 or ERR_DENIED. */
+static int
+fwd_limits(struct sshd_chan *ch, const char **why)
+{
+	struct sshd_conn *c = ch->c;
+	uint32_t cap = c->pu->cfg->eff.max_connections;
+
+	if (atomic_fetch_add(&c->snap->state->active_streams, 1) >=
+	    c->snap->cfg->limits.max_connections) {
+		atomic_fetch_sub(&c->snap->state->active_streams, 1);
+		*why = "server connection limit (limits.max_connections)";
+		return ERR_DENIED;
+	}
+	if (atomic_fetch_add(&c->pu->state->active, 1) >= cap && cap > 0) {
+		atomic_fetch_sub(&c->pu->state->active, 1);
+		atomic_fetch_sub(&c->snap->state->active_streams, 1);
+		*why = "user connection limit (max_connections)";
+		return ERR_DENIED;
+	}
+	ch->counted = 1;
+	return 0;
+}
+
+/* Parses the target; IP literals (v4-mapped shown as IPv4) or names. */
+static int
+fwd_target(struct sshd_chan *ch, const char *host, int port,
+    struct sockaddr_storage *ss)
+{
+	struct in6_addr a6;
+	socklen_t sl;
+	char err[128];
+	size_t len;
+
+	if (host == NULL || port <= 0 || port > 65535 ||
+	    strlen(host) >= sizeof(ch->host))
+		return ERR_INVAL;
+	ch->port = (uint16_t)port;
+	snprintf(ch->host, sizeof(ch->host), "%s", host);
+	len = strlen(ch->host);
+	if (len > 2 && ch->host[0] == '[' && ch->host[len - 1] == ']') {
+		memmove(ch->host, ch->host + 1, len - 2);
+		ch->host[len - 2] = '\0';
+	}
+	if (inet_pton(AF_INET6, ch->host, &a6) == 1 &&
+	    IN6_IS_ADDR_V4MAPPED(&a6))
+		inet_ntop(AF_INET, &a6.s6_addr[12], ch->host,
+		    sizeof(ch->host));
+	if (net_sockaddr_parse_literal(ch->host, ch->port, ss, &sl) == 0)
+		return 0;
+	if (cfg_check_hostname(ch->host, err, sizeof(err)) != 0)
+		return ERR_INVAL;
+	len = strlen(ch->host);
+	if (len > 1 && ch->host[len - 1] == '.')
+		ch->host[len - 1] = '\0';
+	ch->host_is_name = 1;
+	return 0;
+}
+
+void
+sshd__fwd_open(struct sshd_conn *c, ssh_message m)
+{
+	struct sshd_chan *ch = NULL;
+	struct sockaddr_storage ss;
+	struct fwd_lookup *lk = NULL;
+	struct acl_match why;
+	const char *reason = NULL;
+	char text[200];
+
+	if ((ch = sshd__chan_new(c, SSHD_CHAN_FWD)) == NULL) {
+		log_info("event=connection.refused proto=ssh peer=%s user=%s "
+		    "reason=\"too many channels\"", c->peer_str, c->user);
+		(void)ssh_message_reply_default(m);
+		ssh_message_free(m);
+		return;
+	}
+	ch->open_msg = m;
+	if (fwd_target(ch, ssh_message_channel_request_open_destination(m),
+	    ssh_message_channel_request_open_destination_port(m), &ss) != 0) {
+		fwd_refuse(ch, "invalid target");
+		return;
+	}
+	if (!c->pu->cfg->eff.allow_forwarding || c->no_fwd) {
+		fwd_refuse(ch, "forwarding is not allowed for this login");
+		return;
+	}
+	if (c->permitopen != NULL && !auth_permitopen_match(c->permitopen,
+	    ch->host, ch->port)) {
+		fwd_refuse(ch, "target not in the key's permitopen");
+		return;
+	}
+	if (fwd_limits(ch, &reason) != 0) {
+		fwd_refuse(ch, reason);
+		return;
+	}
+	if (!ch->host_is_name) {
+		fwd_connect(ch, &ss, 1);
+		return;
+	}
+	if (acl_check_name(&c->pu->acl, ch->host, ch->port, &why) ==
+	    ACL_DENY) {
+		acl_match_format(&why, text, sizeof(text));
+		fwd_refuse(ch, text);
+		return;
+	}
+	lk = xcalloc(1, sizeof(*lk));
+	lk->c = c;
+	lk->ch = ch;
+	c->pending_jobs++;
+	ch->lookup = lk;
+	(void)net_resolve(c->d->env.resolver, c->loop, ch->host,
+	    fwd_resolved, lk);
+}
+
+void
+sshd__fwd_free(struct sshd_chan *ch)
+{
+	struct sshd_conn *c = ch->c;
+
+	if (ch->lookup != NULL)	/* the answer will find no channel */
+		ch->lookup->ch = NULL;
+	if (ch->creq != NULL)
+		net_connect_cancel(ch->creq);
+	if (ch->fd >= 0) {
+		(void)ev_del(c->loop, ch->fd);
+		close(ch->fd);
+		ch->fd = -1;
+	}
+	if (ch->counted) {
+		atomic_fetch_sub(&c->snap->state->active_streams, 1);
+		atomic_fetch_sub(&c->pu->state->active, 1);
+	}
+	free(ch->pend);
+}
