@@ -588,9 +588,12 @@ check_creds(struct cfg__ld *ld, const char *base, const struct cfg_user *u)
 	    sizeof(err)) != 0) {
 		verr(ld, p, "%s", err);
 	}
-	if (u->password_hash == NULL && u->authorized_keys.n == 0) {
-		verr(ld, base, "user \"%s\" needs password_hash or "
-		    "authorized_keys", u->username != NULL ? u->username : "");
+	/* With trusted CAs a user may log in with a certificate alone. */
+	if (u->password_hash == NULL && u->authorized_keys.n == 0 &&
+	    ld->c->security.trusted_user_ca_keys.n == 0) {
+		verr(ld, base, "user \"%s\" needs password_hash, "
+		    "authorized_keys or security.trusted_user_ca_keys",
+		    u->username != NULL ? u->username : "");
 	}
 	snprintf(p, sizeof(p), "%s.authorized_keys", base);
 	for (i = 0; i < u->authorized_keys.n; i++) {

@@ -556,6 +556,9 @@ cert_match(struct sshd_conn *c, ssh_key key, int apply, char *why,
 		auth_cert_verdict_cleanup(&v);
 	}
 out:
+	if (rc != 0)
+		log_info("event=auth.certificate_refused proto=ssh peer=%s "
+		    "user=%s reason=\"%s\"", c->peer_str, c->user, why);
 	for (i = 0; i < ncas; i++)
 		free(blobs[i]);
 	free(cb);
@@ -658,7 +661,12 @@ sshd__auth_message(struct sshd_conn *c, ssh_message m)
 		ssh_message_free(m);
 		return;
 	}
-	known = user_setup(c, ssh_message_auth_user(m));
+	/* An info response carries no user name: the request had it. */
+	if (ssh_message_subtype(m) == SSH_AUTH_METHOD_INTERACTIVE &&
+	    ssh_message_auth_kbdint_is_response(m))
+		known = c->pu != NULL;
+	else
+		known = user_setup(c, ssh_message_auth_user(m));
 	if (known < 0) {
 		auth_fail(c, m, 1, "user name changed during authentication");
 		return;

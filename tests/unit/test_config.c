@@ -283,7 +283,7 @@ test_validate_users(void **state)
 	    "password_hash = \"" HASH "\"\n", "", "duplicate username "
 	    "\"alice\""));
 	assert_true(fails_with("[[users]]\nusername = \"bob\"\n", "",
-	    "user \"bob\" needs password_hash or authorized_keys"));
+	    "user \"bob\" needs password_hash, authorized_keys or"));
 	assert_true(loads("[[users]]\nusername = \"bob\"\nauthorized_keys = "
 	    "[\"" KEY "\"]\n", ""));
 	assert_true(fails_with("[[users]]\nusername = \"bob\"\n"

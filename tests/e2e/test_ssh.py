@@ -1,0 +1,492 @@
+"""SSH server end to end: the real OpenSSH client (ssh, ssh-keygen, sftp)
+against the real binary on loopback, with curl through -L and -D, and
+oathtool computing TOTP codes."""
+import concurrent.futures
+import hashlib
+import http.server
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import threading
+import time
+
+import pytest
+
+from sks5_server import Server, free_port, password_hash
+
+USER, PASSWORD = "alice", "correct horse"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+pytestmark = pytest.mark.skipif(shutil.which("ssh") is None,
+                                reason="openssh-client missing")
+
+
+def keygen(path, kind="ed25519"):
+    subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", str(path)],
+                   check=True, timeout=30)
+    return (str(path) + ".pub")
+
+
+def pub(path):
+    with open(str(path) + ".pub") as f:
+        return f.read().strip()
+
+
+def sign(ca, key, principals="alice", validity="+1h", opts=(), ident="test-cert"):
+    cmd = ["ssh-keygen", "-q", "-s", str(ca), "-I", ident, "-n", principals,
+           "-V", validity]
+    for o in opts:
+        cmd += ["-O", o]
+    subprocess.run(cmd + [str(key) + ".pub"], check=True, timeout=30,
+                   capture_output=True)
+    return str(key) + "-cert.pub"
+
+
+class Env:
+    """One sks5 with SSH on a free port, plus client keys and helpers."""
+
+    def __init__(self, tmp_path):
+        self.tmp = tmp_path
+        self.key = tmp_path / "id_user"
+        keygen(self.key)
+        self.ca = tmp_path / "ca"
+        keygen(self.ca)
+        self.server = None
+        self.askpass = tmp_path / "askpass.sh"
+        self.askpass.write_text(
+            "#!/bin/sh\n"
+            'case "$1" in\n'
+            '  *erification*) oathtool --totp -b "$SKS5_T_SECRET" ;;\n'
+            '  *) printf "%s\\n" "$SKS5_T_PASS" ;;\n'
+            "esac\n")
+        os.chmod(self.askpass, 0o700)
+
+    def start(self, users, extra="", security="", limits="", server_extra=""):
+        self.port = free_port()
+        body = """
+[server]
+ssh_listen = "127.0.0.1:%d"
+host_key_path = "keys/host_key"
+server_id = "SSH-2.0-sks5-test"
+shutdown_timeout = 3
+%s
+
+[limits]
+connection_timeout = 3
+%s
+
+[security]
+ip_guard_enabled = false
+%s
+
+%s
+%s
+""" % (self.port, server_extra, limits, security, extra, users)
+        self.server = Server(self.tmp, body)
+        self.server.wait_port(self.port)
+        return self.server
+
+    def user(self, name=USER, password=PASSWORD, keys=None, more=""):
+        s = '[[users]]\nusername = "%s"\n' % name
+        if password is not None:
+            s += 'password_hash = "%s"\n' % password_hash(password)
+        if keys:
+            s += "authorized_keys = [%s]\n" % ", ".join('"%s"' % k for k in keys)
+        return s + more + "\n"
+
+    def ssh_args(self, key=None, extra=(), batch=True):
+        a = ["ssh", "-p", str(self.port), "-o", "UserKnownHostsFile=/dev/null",
+             "-o", "StrictHostKeyChecking=no", "-o", "LogLevel=ERROR",
+             "-o", "ConnectTimeout=10", "-F", "/dev/null"]
+        if batch:
+            a += ["-o", "BatchMode=yes"]
+        if key is not None:
+            a += ["-i", str(key), "-o", "IdentitiesOnly=yes",
+                  "-o", "PreferredAuthentications=publickey"]
+        return a + list(extra)
+
+    def run(self, args, user=USER, cmd=None, timeout=60, password=None,
+            env_extra=None, stdin=subprocess.DEVNULL):
+        env = dict(os.environ)
+        if password is not None or env_extra:
+            env["SSH_ASKPASS"] = str(self.askpass)
+            env["SSH_ASKPASS_REQUIRE"] = "force"
+            env["DISPLAY"] = ":0"
+            env["SKS5_T_PASS"] = password if password is not None else ""
+            env["SKS5_T_SECRET"] = TOTP_SECRET
+            env.update(env_extra or {})
+        full = args + ["%s@127.0.0.1" % user] + ([cmd] if cmd else [])
+        return subprocess.run(full, capture_output=True, timeout=timeout,
+                              env=env, stdin=stdin, start_new_session=True)
+
+    def pw_args(self, methods="password", tries=1):
+        return self.ssh_args(batch=False, extra=[
+            "-o", "PreferredAuthentications=%s" % methods,
+            "-o", "PubkeyAuthentication=no",
+            "-o", "NumberOfPasswordPrompts=%d" % tries])
+
+    def stop(self):
+        if self.server is not None:
+            assert self.server.stop() == 0
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = Env(tmp_path)
+    yield e
+    e.stop()
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    (root / "hello.txt").write_text("hello through ssh\n")
+    for n in (0, 1, 200000, 10 * 1024 * 1024):
+        (root / ("blob%d" % n)).write_bytes(os.urandom(n))
+
+    class H(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(root), **kw)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    srv.daemon_threads = True
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    srv.root = root
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+class Forward:
+    """A background `ssh -N` with -L/-D forwards."""
+
+    def __init__(self, env, fwd_args, key):
+        self.proc = subprocess.Popen(
+            env.ssh_args(key, ["-N", "-o", "ExitOnForwardFailure=yes"] + fwd_args) +
+            ["%s@127.0.0.1" % USER], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+    def wait_port(self, port, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("ssh exited: %s" % self.proc.stderr.read())
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("forward never listened on %d" % port)
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return self.proc.stderr.read().decode(errors="replace")
+
+
+def curl(args, timeout=60):
+    return subprocess.run(["curl", "-sS", "--max-time", "50", "--noproxy", ""] + args,
+                          capture_output=True, timeout=timeout)
+
+
+def sha(b):
+    return hashlib.sha256(b).hexdigest()
+
+
+# ----- transport -----
+
+def test_identification_and_host_key(env):
+    s = env.start(env.user())
+    c = socket.create_connection(("127.0.0.1", env.port), timeout=10)
+    line = c.recv(256).split(b"\r\n")[0]
+    c.close()
+    assert line == b"SSH-2.0-sks5-test"
+    hk = env.tmp / "keys" / "host_key"
+    assert hk.exists()
+    assert stat.S_IMODE(os.stat(hk).st_mode) == 0o600
+    s.wait_log("event=hostkey.created")
+
+
+def test_unauthenticated_cap_per_ip(env):
+    env.start(env.user(), limits="max_ssh_unauthenticated_per_ip = 2")
+    env.server.wait_log("event=kex.failure")   # the readiness probe is gone
+    time.sleep(0.2)
+    held = [socket.create_connection(("127.0.0.1", env.port), timeout=10)
+            for _ in range(2)]
+    for c in held:
+        assert c.recv(64).startswith(b"SSH-2.0-")
+    extra = socket.create_connection(("127.0.0.1", env.port), timeout=10)
+    assert extra.recv(64) == b""   # closed at once, before any banner
+    extra.close()
+    for c in held:
+        c.close()
+    env.server.wait_log("limits.max_ssh_unauthenticated_per_ip")
+
+
+def test_login_grace_time(env):
+    env.start(env.user(), server_extra="ssh_auth_timeout = 10")
+    c = socket.create_connection(("127.0.0.1", env.port), timeout=30)
+    c.sendall(b"SSH-2.0-test\r\n")
+    t0 = time.time()
+    data = b""
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        data += d
+        assert time.time() - t0 < 25
+    assert time.time() - t0 >= 5
+    c.close()
+
+
+# ----- authentication -----
+
+def test_publickey_exec_status(env):
+    env.start(env.user(keys=[pub(env.key)]))
+    r = env.run(env.ssh_args(env.key), cmd="nosuchcmd")
+    assert r.returncode == 127, r.stderr
+    assert b"nosuchcmd: command not found" in r.stdout
+    env.server.wait_log("method=publickey")
+
+
+def test_unknown_key_refused(env, tmp_path):
+    other = tmp_path / "other"
+    keygen(other)
+    env.start(env.user(keys=[pub(env.key)]))
+    r = env.run(env.ssh_args(other), cmd="help")
+    assert r.returncode == 255
+    assert b"Permission denied" in r.stderr
+
+
+def test_password_login_and_wrong_password(env):
+    env.start(env.user())
+    r = env.run(env.pw_args(), cmd="whoami", password=PASSWORD)
+    assert r.returncode != 255, r.stderr
+    r = env.run(env.pw_args(), cmd="whoami", password="wrong")
+    assert r.returncode == 255
+    assert b"Permission denied" in r.stderr
+    r = env.run(env.pw_args(), user="nobody", cmd="whoami", password=PASSWORD)
+    assert r.returncode == 255
+    env.server.wait_log("reason=\"wrong password\"")
+
+
+def test_max_auth_attempts_closes(env):
+    env.start(env.user(), limits="max_auth_attempts = 2")
+    r = env.run(env.pw_args(tries=5), cmd="whoami", password="wrong")
+    assert r.returncode == 255
+    env.server.wait_log("event=auth.exhausted")
+    text = env.server.text()
+    assert text.count("event=auth.failure") == 2, text
+    assert "attempt=3" not in text
+
+
+def test_key_options_from_and_restrict(env):
+    k = pub(env.key)
+    env.start(env.user(password=None, keys=['from=\\"10.0.0.0/8\\" ' + k]))
+    r = env.run(env.ssh_args(env.key), cmd="help")
+    assert r.returncode == 255
+
+
+def test_key_option_no_port_forwarding(env, http_server):
+    env.start(env.user(password=None, keys=['restrict ' + pub(env.key)]))
+    lport = free_port()
+    r = env.run(env.ssh_args(env.key, ["-W", "127.0.0.1:%d" % http_server.server_port]),
+                stdin=subprocess.PIPE, timeout=30)
+    assert r.returncode == 255
+    assert b"forwarding failed" in r.stderr, r.stderr
+    env.server.wait_log("forwarding is not allowed")
+    del lport
+
+
+# ----- certificates -----
+
+def cert_env(env, principals="alice", validity="+1h", opts=(), trusted=True):
+    sign(env.ca, env.key, principals, validity, opts)
+    ca = pub(env.ca) if trusted else None
+    other = env.tmp / "otherca"
+    if not trusted:
+        keygen(other)
+        ca = pub(other)
+    env.start(env.user(password=None),
+              security='trusted_user_ca_keys = ["%s"]' % ca)
+
+
+def test_certificate_accepted(env):
+    cert_env(env)
+    r = env.run(env.ssh_args(env.key), cmd="nosuchcmd")
+    assert r.returncode == 127, r.stderr
+    env.server.wait_log("method=certificate")
+    assert 'key_id="test-cert"' in env.server.text()
+
+
+@pytest.mark.parametrize("kind,why", [
+    ("expired", "certificate expired"),
+    ("principal", "not a principal"),
+    ("untrusted", "untrusted CA"),
+    ("source", "source-address"),
+])
+def test_certificate_refused(env, kind, why):
+    if kind == "expired":
+        cert_env(env, validity="20200101:20200102")
+    elif kind == "principal":
+        cert_env(env, principals="bob")
+    elif kind == "untrusted":
+        cert_env(env, trusted=False)
+    else:
+        cert_env(env, opts=["source-address=10.0.0.0/8"])
+    r = env.run(env.ssh_args(env.key), cmd="help")
+    assert r.returncode == 255
+    env.server.wait_log(why)
+
+
+# ----- TOTP and chaining -----
+
+def totp_user(env, more):
+    return env.user(keys=[pub(env.key)], more='totp_enabled = true\n'
+                    'totp_secret = "%s"\n%s' % (TOTP_SECRET, more))
+
+
+def test_totp_keyboard_interactive_chain(env):
+    env.start(totp_user(env, 'auth_methods = ["publickey", "keyboard-interactive"]'))
+    args = env.ssh_args(batch=False, extra=[
+        "-i", str(env.key), "-o", "IdentitiesOnly=yes",
+        "-o", "PreferredAuthentications=publickey,keyboard-interactive"])
+    r = env.run(args, cmd="nosuchcmd", password="unused", env_extra={})
+    assert r.returncode == 127, r.stderr
+    env.server.wait_log("method=publickey+keyboard-interactive")
+    assert "event=auth.partial" in env.server.text()
+    # The same code again (same time step) is a replay: refused.
+    r = env.run(args, cmd="nosuchcmd", password="unused", env_extra={})
+    assert r.returncode == 255
+    env.server.wait_log("wrong TOTP code")
+
+
+def test_totp_required_publickey_alone_is_partial(env):
+    env.start(totp_user(env, ""))
+    r = env.run(env.ssh_args(env.key), cmd="help")
+    assert r.returncode == 255       # publickey alone is not enough
+    env.server.wait_log("event=auth.partial")
+
+
+def test_totp_appended_to_password(env):
+    env.start(totp_user(env, ""))
+    code = subprocess.run(["oathtool", "--totp", "-b", TOTP_SECRET],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    r = env.run(env.pw_args(), cmd="nosuchcmd", password=PASSWORD + ":" + code)
+    assert r.returncode == 127, r.stderr
+    env.server.wait_log("method=totp+password")
+
+
+# ----- forwarding -----
+
+def test_local_forward_payloads(env, http_server):
+    env.start(env.user(keys=[pub(env.key)]))
+    lport = free_port()
+    f = Forward(env, ["-L", "%d:127.0.0.1:%d" % (lport, http_server.server_port)], env.key)
+    try:
+        f.wait_port(lport)
+        for n in (0, 1, 200000, 10 * 1024 * 1024):
+            r = curl(["http://127.0.0.1:%d/blob%d" % (lport, n)])
+            assert r.returncode == 0, r.stderr
+            assert sha(r.stdout) == sha((http_server.root / ("blob%d" % n)).read_bytes())
+    finally:
+        f.close()
+    env.server.wait_log("event=proxy.complete")
+
+
+def test_dynamic_forward_hostname(env, http_server):
+    env.start(env.user(keys=[pub(env.key)]))
+    dport = free_port()
+    f = Forward(env, ["-D", "127.0.0.1:%d" % dport], env.key)
+    try:
+        f.wait_port(dport)
+        r = curl(["--socks5-hostname", "127.0.0.1:%d" % dport,
+                  "http://sks5-target.test:%d/hello.txt" % http_server.server_port])
+        assert r.returncode == 0, r.stderr + env.server.text().encode()
+        assert r.stdout == b"hello through ssh\n"
+    finally:
+        f.close()
+    env.server.wait_log("target=sks5-target.test:")
+
+
+def test_acl_deny_refuses_channel(env, http_server):
+    env.start(env.user(keys=[pub(env.key)], more='[users.acl]\ndeny = ["127.0.0.1:%d"]\n'
+                       % http_server.server_port))
+    r = env.run(env.ssh_args(env.key, ["-W", "127.0.0.1:%d" % http_server.server_port]),
+                stdin=subprocess.PIPE, timeout=30)
+    assert r.returncode == 255
+    assert b"forwarding failed" in r.stderr, r.stderr
+    env.server.wait_log("event=connection.refused")
+    assert "event=connection.open" not in env.server.text()
+
+
+def test_connect_failure_is_open_failure(env):
+    env.start(env.user(keys=[pub(env.key)]))
+    dead = free_port()
+    r = env.run(env.ssh_args(env.key, ["-W", "127.0.0.1:%d" % dead]),
+                stdin=subprocess.PIPE, timeout=30)
+    assert r.returncode == 255
+    assert b"forwarding failed" in r.stderr, r.stderr
+    env.server.wait_log('reason="refused"')
+
+
+def test_parallel_local_forward_streams(env, http_server):
+    env.start(env.user(keys=[pub(env.key)]))
+    lport = free_port()
+    want = sha((http_server.root / "blob10485760").read_bytes())
+    f = Forward(env, ["-L", "%d:127.0.0.1:%d" % (lport, http_server.server_port)], env.key)
+    try:
+        f.wait_port(lport)
+        with concurrent.futures.ThreadPoolExecutor(20) as ex:
+            rs = list(ex.map(lambda _: curl(["http://127.0.0.1:%d/blob10485760" % lport],
+                                            timeout=120), range(20)))
+        for r in rs:
+            assert r.returncode == 0, r.stderr
+            assert sha(r.stdout) == want
+    finally:
+        f.close()
+
+
+def test_refused_requests(env, tmp_path):
+    env.start(env.user(keys=[pub(env.key)]))
+    r = subprocess.run(["sftp", "-b", "-", "-P", str(env.port), "-i", str(env.key),
+                        "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+                        "-o", "StrictHostKeyChecking=no", "-F", "/dev/null",
+                        "%s@127.0.0.1" % USER], input=b"ls\n", capture_output=True,
+                       timeout=60)
+    assert r.returncode != 0
+    r = env.run(env.ssh_args(env.key, ["-o", "ExitOnForwardFailure=yes",
+                                       "-R", "0:127.0.0.1:9", "-N"]), timeout=30)
+    assert r.returncode == 255
+
+
+def test_many_sessions_on_one_connection(env, tmp_path):
+    env.start(env.user(keys=[pub(env.key)]))
+    sock = str(tmp_path / "cm")
+    m = subprocess.Popen(env.ssh_args(env.key, ["-M", "-S", sock, "-N"]) +
+                         ["%s@127.0.0.1" % USER], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    try:
+        deadline = time.time() + 15
+        while not os.path.exists(sock):
+            assert time.time() < deadline and m.poll() is None
+            time.sleep(0.05)
+        for _ in range(50):
+            r = env.run(env.ssh_args(env.key, ["-S", sock]), cmd="nosuchcmd", timeout=30)
+            assert r.returncode == 127, r.stderr
+    finally:
+        m.terminate()
+        m.wait(timeout=10)
+    assert env.server.text().count("event=auth.success") == 1
