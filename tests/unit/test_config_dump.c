@@ -117,7 +117,8 @@ test_round_trip_minimal(void **state)
 	assert_non_null(c);
 	out = dump(c, CFG_FMT_TOML, 0);
 	/* Pending keys appear commented out, so the dump loads again. */
-	assert_non_null(strstr(out, "\n# max_auth_attempts = 3\n"));
+	assert_non_null(strstr(out, "\nmax_auth_attempts = 3\n"));
+	assert_non_null(strstr(out, "\n# ssh_keepalive_max = 3\n"));
 	assert_non_null(strstr(out, "\nmax_connections = 1000\n"));
 	assert_non_null(strstr(out, "\n# [shell]\n# hostname = "));
 	assert_non_null(strstr(out, "\nlevel = \"warn\"\n"));
@@ -246,7 +247,9 @@ test_doc_markdown(void **state)
 	assert_int_equal(cfg_doc_markdown(f), 0);
 	fclose(f);
 	assert_non_null(strstr(buf, "| `server.ssh_listen` | string? | unset "
-	    "| `SKS5_SSH_LISTEN` | pending #5 |"));
+	    "| `SKS5_SSH_LISTEN` | implemented |"));
+	assert_non_null(strstr(buf, "| `server.ssh_keepalive_max` | u32 | `3` "
+	    "| `SKS5_SSH_KEEPALIVE_MAX` | pending #5 |"));
 	assert_non_null(strstr(buf, "| `logging.level` | enum (`trace`"));
 	assert_non_null(strstr(buf, "(range 10..600)"));
 	free(buf);
