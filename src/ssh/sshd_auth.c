@@ -567,6 +567,25 @@ out:
 	return rc;
 }
 
+/* Records "SHA256:..." of the key that logged in. */
+static void
+fingerprint(struct sshd_conn *c, ssh_key key)
+{
+	unsigned char *hash = NULL;
+	size_t hl = 0;
+	char *fp = NULL;
+
+	if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash,
+	    &hl) != 0)
+		return;
+	if ((fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash,
+	    hl)) != NULL) {
+		snprintf(c->fingerprint, sizeof(c->fingerprint), "%s", fp);
+		ssh_string_free_char(fp);
+	}
+	ssh_clean_pubkey_hash(&hash);
+}
+
 static int
 key_is_cert(ssh_key key)
 {
@@ -608,6 +627,7 @@ auth_pubkey(struct sshd_conn *c, ssh_message m, int known)
 		ssh_message_free(m);
 		return;
 	}
+	fingerprint(c, key);
 	auth_progress(c, m, bits, cert ? "certificate" : "publickey");
 }
 

@@ -200,8 +200,12 @@ conn_after_poll(struct sshd_conn *c, uint64_t *next_sweep)
 	while (!atomic_load(&c->stop) && (m = ssh_message_get(c->s)) != NULL)
 		conn_dispatch(c, m);
 	for (ch = c->chans; ch != NULL; ch = ch->next) {
-		if (ch->kind == SSHD_CHAN_FWD && !ch->dead)
+		if (ch->dead)
+			continue;
+		if (ch->kind == SSHD_CHAN_FWD)
 			sshd__fwd_after_poll(ch);
+		else
+			sshd__sess_after_poll(ch);
 	}
 	now = ev_now_ms(c->loop);
 	if (now >= *next_sweep) {

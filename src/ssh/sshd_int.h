@@ -22,6 +22,7 @@
 #include "ssh/sshd.h"
 
 struct auth_totp_replay;
+struct shell_store;
 struct ev;
 struct ev_timer;
 struct policy_snap;
@@ -61,6 +62,7 @@ struct sshd {
 	uint32_t		 max_unauth;
 	uint32_t		 max_unauth_per_ip;
 	struct auth_totp_replay	*totp;
+	struct shell_store	*store;		/* history, bookmarks */
 };
 
 enum sshd_chan_kind {
@@ -134,6 +136,7 @@ struct sshd_conn {
 	int			 no_fwd, no_pty;
 	char			*permitopen;
 	char			 method[64];
+	char			 fingerprint[80];	/* "SHA256:..." */
 	/* channels */
 	struct sshd_chan	*chans;
 	size_t			 nchans;
@@ -161,6 +164,7 @@ void	sshd__sess_open(struct sshd_conn *c, ssh_message m);
 void	sshd__sess_request(struct sshd_conn *c, struct sshd_chan *ch,
 	    ssh_message m);
 void	sshd__sess_free(struct sshd_chan *ch);
+void	sshd__sess_after_poll(struct sshd_chan *ch);
 
 /* sshd_conn.c: channel bookkeeping */
 struct sshd_chan *sshd__chan_new(struct sshd_conn *c,

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "policy/snap.h"
+#include "shell/shell.h"
 
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
@@ -26,36 +27,87 @@ static const char *const env_ok[] = {
 	"LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TERM", "TZ", NULL
 };
 
-/* Writes to the channel; the shell's output path. */
+/* Output kept while the peer's window is closed (bounded). */
+#define SSHD_SESS_BACKLOG	(4 * 1024 * 1024)
+
+/* What a session channel needs for the shell. */
+struct sess {
+	struct shell_net	 net;
+	struct shell_ops	 ops;
+	struct shell_ctx	 ctx;
+	struct shell		*sh;
+	char			 ip[NET_ADDRSTRLEN];
+	int			 finish;	/* exit status + 1 once done */
+};
+
+/* Appends to the output backlog. 0, or -1 when it would overflow. */
+static int
+sess_backlog(struct sshd_chan *ch, const char *p, size_t len)
+{
+	if (ch->pend_len + len > SSHD_SESS_BACKLOG)
+		return -1;
+	ch->pend = xrealloc(ch->pend, ch->pend_len + len);
+	memcpy(ch->pend + ch->pend_len, p, len);
+	ch->pend_len += len;
+	return 0;
+}
+
+/* Writes what the window takes from the backlog. */
+static void
+sess_flush(struct sshd_chan *ch)
+{
+	int n;
+
+	while (ch->pend_len > 0 && ch->ch != NULL &&
+	    ssh_channel_window_size(ch->ch) > 0) {
+		n = ssh_channel_write(ch->ch, ch->pend, (uint32_t)(ch->pend_len <
+		    SSHD_CHUNK ? ch->pend_len : SSHD_CHUNK));
+		if (n <= 0)
+			return;
+		memmove(ch->pend, ch->pend + n, ch->pend_len - (size_t)n);
+		ch->pend_len -= (size_t)n;
+	}
+}
+
+/*
+ * The shell's output path. Never waits: what the peer's window does not
+ * take now is kept and sent after the next dopoll (this may run inside
+ * a libssh callback, where polling again is not allowed).
+ */
 static int
 sess_write(void *arg, const void *buf, size_t len)
 {
 	struct sshd_chan *ch = arg;
 	const char *p = buf;
+	uint32_t win;
 	int n;
 
-	while (len > 0) {
-		if (ch->dead || ch->ch == NULL || !ssh_channel_is_open(ch->ch))
-			return -1;
-		n = ssh_channel_write(ch->ch, p, (uint32_t)len);
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			/* Window full: let libssh take the peer's adjust. */
-			if (ssh_event_dopoll(ch->c->sev, 1000) == SSH_ERROR)
+	if (ch->dead || ch->ch == NULL || !ssh_channel_is_open(ch->ch))
+		return -1;
+	if (ch->pend_len == 0) {
+		win = ssh_channel_window_size(ch->ch);
+		if (win > 0) {
+			n = ssh_channel_write(ch->ch, p, (uint32_t)(len < win ?
+			    len : win));
+			if (n < 0)
 				return -1;
-			continue;
+			p += n;
+			len -= (size_t)n;
 		}
-		p += n;
-		len -= (size_t)n;
 	}
-	return 0;
+	return len > 0 ? sess_backlog(ch, p, len) : 0;
 }
 
-/* Ends a session channel with an exit status. */
+/* Ends a session channel with an exit status, once its output is out. */
 static void
 sess_finish(struct sshd_chan *ch, int status)
 {
+	struct sess *ss = ch->shell;
+
+	if (ss != NULL && ch->pend_len > 0 && !ch->dead) {
+		ss->finish = status + 1;	/* sshd__sess_after_poll ends it */
+		return;
+	}
 	if (ch->ch != NULL && ssh_channel_is_open(ch->ch)) {
 		(void)ssh_channel_request_send_exit_status(ch->ch, status);
 		(void)ssh_channel_send_eof(ch->ch);
@@ -64,19 +116,73 @@ sess_finish(struct sshd_chan *ch, int status)
 	sshd__chan_close_later(ch);
 }
 
+void
+sshd__sess_after_poll(struct sshd_chan *ch)
+{
+	struct sess *ss = ch->shell;
+
+	if (ch->pend_len > 0)
+		sess_flush(ch);
+	if (ss != NULL && ss->finish > 0 && ch->pend_len == 0)
+		sess_finish(ch, ss->finish - 1);
+}
+
+/* Live counters for `show` and the MOTD. */
+static void
+sess_stats(void *arg, struct shell_stats *out)
+{
+	struct sshd_chan *ch = arg;
+	const struct policy_user_state *st = ch->c->pu->state;
+
+	out->active = atomic_load(&st->active);
+	out->bytes_total = atomic_load(&st->bytes_up) +
+	    atomic_load(&st->bytes_down);
+}
+
+/* Fills the shell context of a session channel. */
+static struct sess *
+sess_state(struct sshd_chan *ch)
+{
+	struct sshd_conn *c = ch->c;
+	struct sess *ss = NULL;
+	char *p = NULL;
+
+	if (ch->shell != NULL)
+		return ch->shell;
+	ss = xcalloc(1, sizeof(*ss));
+	ss->net.snap = c->snap;
+	ss->net.user = c->pu;
+	ss->net.stats = sess_stats;
+	ss->net.stats_arg = ch;
+	shell_net_ops(&ss->net, &ss->ops);
+	snprintf(ss->ip, sizeof(ss->ip), "%s", c->peer_str);
+	if ((p = strrchr(ss->ip, ':')) != NULL)
+		*p = '\0';
+	if (ss->ip[0] == '[') {
+		memmove(ss->ip, ss->ip + 1, strlen(ss->ip));
+		if ((p = strchr(ss->ip, ']')) != NULL)
+			*p = '\0';
+	}
+	ss->ctx.cfg = c->snap->cfg;
+	ss->ctx.user = c->pu->cfg;
+	ss->ctx.source_ip = ss->ip;
+	ss->ctx.auth_method = c->method;
+	ss->ctx.key_fingerprint = c->fingerprint[0] != '\0' ?
+	    c->fingerprint : NULL;
+	ss->ctx.term = ch->has_pty ? ch->term : NULL;
+	ss->ctx.store = c->d->store;
+	ss->ctx.ops = &ss->ops;
+	ch->shell = ss;
+	return ss;
+}
+
 /* Runs one command line (exec, or a forced command). */
 static int
 sess_run(struct sshd_chan *ch, const char *cmd)
 {
-	char line[SSHD_EXEC_MAX + 64];
-	const char *sp = strchr(cmd, ' ');
-	int n = sp != NULL ? (int)(sp - cmd) : (int)strlen(cmd);
+	struct sess *ss = sess_state(ch);
 
-	if (n > 64)
-		n = 64;
-	snprintf(line, sizeof(line), "%.*s: command not found\r\n", n, cmd);
-	(void)sess_write(ch, line, strlen(line));
-	return 127;
+	return shell_exec(&ss->ctx, cmd, sess_write, ch);
 }
 
 /* Bytes typed into a shell channel. */
@@ -84,11 +190,18 @@ static int
 sess_on_data(ssh_session s, ssh_channel sch, void *data, uint32_t len,
     int is_stderr, void *ud)
 {
+	struct sshd_chan *ch = ud;
+	struct sess *ss = ch->shell;
+	int r;
+
 	(void)s;
 	(void)sch;
-	(void)data;
 	(void)is_stderr;
-	(void)ud;
+	if (ch->dead || ss == NULL || ss->sh == NULL || ss->finish > 0)
+		return (int)len;	/* no shell (yet): discarded */
+	r = shell_input(ss->sh, data, len);
+	if (r != 0)
+		sess_finish(ch, r > 0 ? shell_last_status(ss->sh) : 1);
 	return (int)len;
 }
 
@@ -101,7 +214,7 @@ sess_on_eof(ssh_session s, ssh_channel sch, void *ud)
 	(void)sch;
 	/* EOF before exec (ssh </dev/null) is normal: wait for the request.
 	 * A shell that loses its input ends. */
-	if (ch->shell != NULL)
+	if (ch->shell != NULL && ((struct sess *)ch->shell)->sh != NULL)
 		sess_finish(ch, 0);
 }
 
@@ -175,6 +288,7 @@ void
 sshd__sess_request(struct sshd_conn *c, struct sshd_chan *ch, ssh_message m)
 {
 	const char *cmd = NULL, *term = NULL;
+	struct sess *ss = NULL;
 	char *line = NULL;
 	int status;
 
@@ -195,6 +309,9 @@ sshd__sess_request(struct sshd_conn *c, struct sshd_chan *ch, ssh_message m)
 	case SSH_CHANNEL_REQUEST_WINDOW_CHANGE:
 		ch->cols = (unsigned)ssh_message_channel_request_pty_width(m);
 		ch->rows = (unsigned)ssh_message_channel_request_pty_height(m);
+		if (ch->shell != NULL && ((struct sess *)ch->shell)->sh != NULL)
+			shell_resize(((struct sess *)ch->shell)->sh, ch->cols,
+			    ch->rows);
 		reply(m, 1);
 		return;
 	case SSH_CHANNEL_REQUEST_ENV:
@@ -228,8 +345,14 @@ sshd__sess_request(struct sshd_conn *c, struct sshd_chan *ch, ssh_message m)
 			sess_finish(ch, sess_run(ch, c->force_command));
 			return;
 		}
-		(void)sess_write(ch, "shell not available\r\n", 21);
-		sess_finish(ch, 1);
+		log_info("event=session.shell proto=ssh peer=%s user=%s "
+		    "pty=%s", c->peer_str, c->user, ch->has_pty ? ch->term :
+		    "none");
+		ss = sess_state(ch);
+		ss->sh = shell_new(&ss->ctx, ch->cols, ch->rows, sess_write,
+		    ch);
+		if (shell_start(ss->sh) != 0)
+			sess_finish(ch, 1);
 		return;
 	default:	/* subsystem (sftp), x11, unknown */
 		log_info("event=request.refused proto=ssh peer=%s user=%s "
@@ -242,5 +365,13 @@ sshd__sess_request(struct sshd_conn *c, struct sshd_chan *ch, ssh_message m)
 void
 sshd__sess_free(struct sshd_chan *ch)
 {
-	(void)ch;
+	struct sess *ss = ch->shell;
+
+	if (ss != NULL) {
+		shell_free(ss->sh);
+		free(ss);
+		ch->shell = NULL;
+	}
+	free(ch->pend);
+	ch->pend = NULL;
 }

@@ -260,6 +260,59 @@ def test_publickey_exec_status(env):
     env.server.wait_log("method=publickey")
 
 
+def test_exec_builtin_commands(env):
+    env.start(env.user(keys=[pub(env.key)]))
+    r = env.run(env.ssh_args(env.key), cmd="help")
+    assert r.returncode == 0, r.stderr
+    assert b"Built-in commands" in r.stdout
+    r = env.run(env.ssh_args(env.key), cmd="whoami")
+    assert r.returncode == 0 and r.stdout == b"alice\r\n", r
+    # Dangerous things are not built-ins.
+    r = env.run(env.ssh_args(env.key), cmd="bash -i")
+    assert r.returncode == 127
+
+
+def test_interactive_shell_with_pty(env):
+    import pty
+    import select
+    env.start(env.user(keys=[pub(env.key)]))
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execvp("ssh", env.ssh_args(env.key, ["-tt"]) + ["%s@127.0.0.1" % USER])
+    out = b""
+
+    def read_until(needle, t=15):
+        nonlocal out
+        end = time.time() + t
+        while needle not in out and time.time() < end:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                try:
+                    out += os.read(fd, 65536)
+                except OSError:
+                    return
+        assert needle in out, out
+
+    try:
+        read_until(b"$ ")
+        os.write(fd, b"whoami\r")
+        read_until(b"alice\r\n")
+        os.write(fd, b"exit\r")
+        read_until(b"logout")
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.WEXITSTATUS(status) == 0
+    env.server.wait_log("event=session.shell")
+
+
+def test_allow_shell_false_refuses_session(env):
+    env.start(env.user(keys=[pub(env.key)], more="allow_shell = false\n"))
+    r = env.run(env.ssh_args(env.key), cmd="help")
+    assert r.returncode == 255
+    env.server.wait_log("allow_shell is false")
+
+
 def test_unknown_key_refused(env, tmp_path):
     other = tmp_path / "other"
     keygen(other)
