@@ -120,7 +120,8 @@ test_round_trip_minimal(void **state)
 	assert_non_null(strstr(out, "\nmax_auth_attempts = 3\n"));
 	assert_non_null(strstr(out, "\n# ssh_keepalive_max = 3\n"));
 	assert_non_null(strstr(out, "\nmax_connections = 1000\n"));
-	assert_non_null(strstr(out, "\n# [shell]\n# hostname = "));
+	assert_non_null(strstr(out, "\n[shell]\nhostname = "));
+	assert_non_null(strstr(out, "\n# autocomplete = true\n"));
 	assert_non_null(strstr(out, "\nlevel = \"warn\"\n"));
 	round_trip(c, 0);
 	free(out);
