@@ -25,7 +25,6 @@ static const struct {
 	int		 issue;
 } pending[] = {
 	/* #5: SSH. The rest of its keys work; keepalives come later. */
-	{ "server.banner", 5 },
 	{ "server.ssh_keepalive_interval_secs", 5 },
 	{ "server.ssh_keepalive_max", 5 },
 	{ "security.argon2_*", 5 },

@@ -670,6 +670,25 @@ auth_kbdint(struct sshd_conn *c, ssh_message m, int known)
 	auth_progress(c, m, SSHD_M_KBDINT, "keyboard-interactive");
 }
 
+/* Sends server.banner (SSH_MSG_USERAUTH_BANNER) before the first
+ * answer; an empty banner sends nothing. Lines end with CRLF. */
+static void
+send_banner(struct sshd_conn *c)
+{
+	const char *b = c->snap->cfg->server.banner;
+	ssh_string s = NULL;
+	char *text = NULL;
+
+	if (b == NULL || b[0] == '\0')
+		return;
+	text = xasprintf("%s\r\n", b);
+	if ((s = ssh_string_from_char(text)) != NULL) {
+		(void)ssh_send_issue_banner(c->s, s);
+		ssh_string_free(s);
+	}
+	free(text);
+}
+
 void
 sshd__auth_message(struct sshd_conn *c, ssh_message m)
 {
@@ -680,6 +699,10 @@ sshd__auth_message(struct sshd_conn *c, ssh_message m)
 		(void)ssh_message_reply_default(m);
 		ssh_message_free(m);
 		return;
+	}
+	if (!c->banner_sent) {
+		send_banner(c);
+		c->banner_sent = 1;
 	}
 	/* An info response carries no user name: the request had it. */
 	if (ssh_message_subtype(m) == SSH_AUTH_METHOD_INTERACTIVE &&

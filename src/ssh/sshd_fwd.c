@@ -132,7 +132,7 @@ fwd_on_close(ssh_session s, ssh_channel sch, void *ud)
 
 	(void)s;
 	(void)sch;
-	fwd_end(ch, "client_closed");
+	fwd_end(ch, ch->tcp_eof && ch->ch_eof ? "eof" : "client_closed");
 }
 
 /* Writes the drain backlog; 0 when empty, 1 when the socket is full. */
@@ -186,6 +186,38 @@ fwd_drain(struct sshd_chan *ch)
 	(void)ev_mod(ch->c->loop, ch->fd, EV_READ);
 }
 
+/* Accounts bytes written into the channel. */
+static void
+fwd_count_down(struct sshd_chan *ch, size_t n)
+{
+	ch->down += n;
+	atomic_fetch_add(&ch->c->pu->state->bytes_down, (uint64_t)n);
+	ch->last_io_ms = ev_now_ms(ch->c->loop);
+}
+
+/* Retries target bytes libssh did not take. 0 when none are left. */
+static int
+fwd_flush_tx(struct sshd_chan *ch)
+{
+	int w;
+
+	if (ch->tx_len == 0)
+		return 0;
+	w = ssh_channel_write(ch->ch, ch->tx, (uint32_t)ch->tx_len);
+	if (w < 0) {
+		fwd_end(ch, "client_error");
+		return 1;
+	}
+	fwd_count_down(ch, (size_t)w);
+	memmove(ch->tx, ch->tx + w, ch->tx_len - (size_t)w);
+	ch->tx_len -= (size_t)w;
+	if (ch->tx_len > 0)
+		return 1;
+	free(ch->tx);
+	ch->tx = NULL;
+	return 0;
+}
+
 /* Target -> client within the peer's window and a read budget. */
 static void
 fwd_pump(struct sshd_chan *ch)
@@ -196,6 +228,8 @@ fwd_pump(struct sshd_chan *ch)
 	ssize_t n;
 	int w;
 
+	if (fwd_flush_tx(ch) != 0)
+		return;
 	while (!ch->dead && !ch->tcp_eof && budget > 0) {
 		win = ssh_channel_window_size(ch->ch);
 		if (win == 0) {
@@ -210,15 +244,21 @@ fwd_pump(struct sshd_chan *ch)
 				fwd_end(ch, "client_error");
 				return;
 			}
-			ch->down += (uint64_t)n;
-			atomic_fetch_add(&ch->c->pu->state->bytes_down,
-			    (uint64_t)n);
-			ch->last_io_ms = ev_now_ms(ch->c->loop);
+			fwd_count_down(ch, (size_t)w);
 			budget -= (size_t)n;
+			if (w < n) {
+				/* libssh took less (key re-exchange running):
+				 * keep the rest and wait for the next pass. */
+				ch->tx = xmalloc((size_t)(n - w));
+				memcpy(ch->tx, buf + w, (size_t)(n - w));
+				ch->tx_len = (size_t)(n - w);
+				ch->readable = 1;
+				return;
+			}
 			continue;
 		}
 		if (n == 0) {
-			ch->tcp_eof = 1;
+			ch->tcp_eof = 1;	/* tx is empty here */
 			ch->readable = 0;
 			(void)ssh_channel_send_eof(ch->ch);
 			return;
@@ -262,7 +302,7 @@ sshd__fwd_after_poll(struct sshd_chan *ch)
 		fwd_end(ch, "client_closed");
 		return;
 	}
-	if (ch->readable && !ch->tcp_eof &&
+	if ((ch->readable || ch->tx_len > 0) && !ch->tcp_eof &&
 	    ssh_channel_window_size(ch->ch) > 0) {
 		ch->paused = 0;
 		fwd_pump(ch);
@@ -504,4 +544,5 @@ sshd__fwd_free(struct sshd_chan *ch)
 		atomic_fetch_sub(&c->pu->state->active, 1);
 	}
 	free(ch->pend);
+	free(ch->tx);
 }

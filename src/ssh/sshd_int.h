@@ -97,6 +97,8 @@ struct sshd_chan {
 	int			 readable;	/* target may have bytes */
 	unsigned char		*pend;		/* channel -> target backlog */
 	size_t			 pend_len;
+	unsigned char		*tx;		/* target -> channel backlog */
+	size_t			 tx_len;
 	uint64_t		 up, down;
 	uint64_t		 t_start;
 	/* session */
@@ -132,6 +134,7 @@ struct sshd_conn {
 	int			 verifying;
 	unsigned		 pending_jobs;	/* pool work posting back */
 	int			 kbd_prompted;
+	int			 banner_sent;
 	char			*force_command;
 	int			 no_fwd, no_pty;
 	char			*permitopen;

@@ -218,6 +218,15 @@ def test_identification_and_host_key(env):
     s.wait_log("event=hostkey.created")
 
 
+def test_banner(env):
+    env.start(env.user(keys=[pub(env.key)]), server_extra='banner = "Hello bastion"')
+    args = ["LogLevel=INFO" if a == "LogLevel=ERROR" else a
+            for a in env.ssh_args(env.key)]
+    r = env.run(args, cmd="whoami")
+    assert r.returncode == 0, r.stderr
+    assert b"Hello bastion" in r.stderr
+
+
 def test_unauthenticated_cap_per_ip(env):
     env.start(env.user(), limits="max_ssh_unauthenticated_per_ip = 2")
     env.server.wait_log("event=kex.failure")   # the readiness probe is gone
@@ -492,6 +501,94 @@ def test_connect_failure_is_open_failure(env):
     assert r.returncode == 255
     assert b"forwarding failed" in r.stderr, r.stderr
     env.server.wait_log('reason="refused"')
+
+
+@pytest.fixture
+def echo_server():
+    """Echoes until the client half-closes, then answers 'bye' and closes."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(16)
+    ls.settimeout(0.2)
+    stop = threading.Event()
+
+    def handle(c):
+        with c:
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    c.sendall(b"bye")
+                    return
+                c.sendall(d)
+
+    def loop():
+        while not stop.is_set():
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                continue
+            threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    yield ls.getsockname()[1]
+    stop.set()
+    t.join()
+    ls.close()
+
+
+def test_half_close_both_ways(env, echo_server):
+    env.start(env.user(keys=[pub(env.key)]))
+    lport = free_port()
+    f = Forward(env, ["-L", "%d:127.0.0.1:%d" % (lport, echo_server)], env.key)
+    try:
+        f.wait_port(lport)
+        c = socket.create_connection(("127.0.0.1", lport), timeout=20)
+        c.sendall(b"ping")
+        c.shutdown(socket.SHUT_WR)       # EOF client -> target
+        got = b""
+        while True:
+            d = c.recv(65536)
+            if not d:                     # EOF target -> client
+                break
+            got += d
+        c.close()
+        assert got == b"pingbye"
+    finally:
+        f.close()
+    env.server.wait_log("outcome=eof")
+
+
+def test_idle_timeout_closes_relay(env, echo_server):
+    env.start(env.user(keys=[pub(env.key)]), limits="idle_timeout = 2")
+    lport = free_port()
+    f = Forward(env, ["-L", "%d:127.0.0.1:%d" % (lport, echo_server)], env.key)
+    try:
+        f.wait_port(lport)
+        c = socket.create_connection(("127.0.0.1", lport), timeout=20)
+        c.sendall(b"x")
+        assert c.recv(10) == b"x"
+        assert c.recv(10) == b""          # closed by the idle timer
+        c.close()
+    finally:
+        f.close()
+    env.server.wait_log("outcome=idle")
+
+
+def test_rekey_under_load(env, http_server):
+    env.start(env.user(keys=[pub(env.key)]))
+    lport = free_port()
+    want = sha((http_server.root / "blob10485760").read_bytes())
+    f = Forward(env, ["-o", "RekeyLimit=1M", "-L",
+                      "%d:127.0.0.1:%d" % (lport, http_server.server_port)], env.key)
+    try:
+        f.wait_port(lport)
+        for _ in range(3):
+            r = curl(["http://127.0.0.1:%d/blob10485760" % lport])
+            assert r.returncode == 0, r.stderr
+            assert sha(r.stdout) == want
+    finally:
+        f.close()
 
 
 def test_parallel_local_forward_streams(env, http_server):
