@@ -29,6 +29,7 @@
 #include "core/pool.h"
 #include "core/util.h"
 #include "policy/acl.h"
+#include "policy/authcache.h"
 #include "policy/snap.h"
 
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -41,6 +42,9 @@ struct pw_job {
 	size_t			 plen;
 	char			 code[8];
 	int			 real;	/* a real user's real hash */
+	struct authcache	*cache;	/* remember a success, or NULL */
+	char			 user[128];
+	uint64_t		 ttl_ms;
 };
 
 static void	auth_fail(struct sshd_conn *, ssh_message, int, const char *);
@@ -307,6 +311,9 @@ pw_work(void *arg)
 	int ok;
 
 	ok = crypto_pwhash_str_verify(j->hash, j->pass, j->plen) == 0;
+	if (ok && j->real && j->cache != NULL)
+		authcache_put(j->cache, j->user, j->hash, j->pass, j->plen,
+		    util_mono_ms(), j->ttl_ms);
 	util_wipe(j->pass, sizeof(j->pass));
 	return ok;
 }
@@ -405,6 +412,22 @@ auth_password(struct sshd_conn *c, ssh_message m, int known)
 	if (known && c->pu->cfg->password_hash != NULL && len > 0) {
 		j->hash = xstrdup(c->pu->cfg->password_hash);
 		j->real = 1;
+		j->ttl_ms = c->snap->cfg->security.auth_cache_ttl * 1000;
+		if (j->ttl_ms != 0 && c->snap->state->auth_cache != NULL) {
+			j->cache = c->snap->state->auth_cache;
+			snprintf(j->user, sizeof(j->user), "%s",
+			    c->pu->cfg->username);
+			if (authcache_check(j->cache, j->user, j->hash, j->pass,
+			    j->plen, util_mono_ms())) {
+				/* Verified recently: no Argon2id again. */
+				c->held = m;
+				c->verifying = 1;
+				c->pending_jobs++;
+				util_wipe(j->pass, sizeof(j->pass));
+				pw_done(j, 1);
+				return;
+			}
+		}
 	} else {
 		j->hash = xstrdup(c->snap->dummy_hash);
 	}

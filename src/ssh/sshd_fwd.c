@@ -26,6 +26,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libssh/ssh2.h>
+
 #include "auth/auth.h"
 #include "config/config.h"
 #include "config/values.h"
@@ -35,6 +37,7 @@
 #include "core/util.h"
 #include "net/net.h"
 #include "policy/acl.h"
+#include "policy/events.h"
 #include "policy/snap.h"
 #include "policy/target.h"
 
@@ -47,6 +50,27 @@ struct fwd_lookup {
 static void	fwd_pump(struct sshd_chan *);
 static void	fwd_drain(struct sshd_chan *);
 
+/* Publishes a stream event (audit, metrics, webhooks subscribe). */
+static void
+fwd_emit(struct sshd_chan *ch, enum stream_phase phase, const char *outcome)
+{
+	struct stream_event ev;
+
+	ev.phase = phase;
+	ev.proto = "ssh";
+	ev.user = ch->c->user;
+	ev.source = ch->c->peer_str;
+	ev.host = ch->host;
+	ev.port = ch->port;
+	ev.bytes_up = ch->up;
+	ev.bytes_down = ch->down;
+	ev.duration_ms = ev_now_ms(ch->c->loop) - ch->t_start;
+	ev.outcome = outcome;
+	ev.code = phase == STREAM_REFUSED ? SSH2_OPEN_ADMINISTRATIVELY_PROHIBITED :
+	    0;
+	stream_emit(&ev);
+}
+
 /* Refuses the pending open and frees the channel. */
 static void
 fwd_refuse(struct sshd_chan *ch, const char *why)
@@ -56,6 +80,7 @@ fwd_refuse(struct sshd_chan *ch, const char *why)
 	log_info("event=connection.refused proto=ssh peer=%s user=%s "
 	    "target=%s:%u reason=\"%s\"", c->peer_str, c->user, ch->host,
 	    ch->port, why);
+	fwd_emit(ch, STREAM_REFUSED, why);
 	if (ch->open_msg != NULL) {
 		(void)ssh_message_reply_default(ch->open_msg);
 		ssh_message_free(ch->open_msg);
@@ -78,6 +103,8 @@ fwd_end(struct sshd_chan *ch, const char *outcome)
 	    (unsigned long long)ch->up, (unsigned long long)ch->down,
 	    (unsigned long long)(ev_now_ms(c->loop) - ch->t_start), outcome);
 	atomic_fetch_add(&c->snap->state->bytes_total, ch->up + ch->down);
+	if (ch->ch != NULL)	/* only confirmed channels started */
+		fwd_emit(ch, STREAM_END, outcome);
 	sshd__chan_close_later(ch);
 }
 
@@ -363,6 +390,7 @@ fwd_connected(void *arg, const struct net_connect_result *res)
 	atomic_fetch_add(&c->snap->state->streams_total, 1);
 	log_info("event=connection.open proto=ssh peer=%s user=%s "
 	    "target=%s:%u", c->peer_str, c->user, ch->host, ch->port);
+	fwd_emit(ch, STREAM_START, NULL);
 }
 
 /* Addresses known: guard and ACL on every one, then connect. */
