@@ -58,7 +58,8 @@ class Env:
         self.askpass.write_text(
             "#!/bin/sh\n"
             'case "$1" in\n'
-            '  *erification*) oathtool --totp -b "$SKS5_T_SECRET" ;;\n'
+            '  *erification*) if [ -n "$SKS5_T_CODE" ]; then echo "$SKS5_T_CODE"; '
+            'else oathtool --totp -b "$SKS5_T_SECRET"; fi ;;\n'
             '  *) printf "%s\\n" "$SKS5_T_PASS" ;;\n'
             "esac\n")
         os.chmod(self.askpass, 0o700)
@@ -424,12 +425,15 @@ def test_totp_keyboard_interactive_chain(env):
     args = env.ssh_args(batch=False, extra=[
         "-i", str(env.key), "-o", "IdentitiesOnly=yes",
         "-o", "PreferredAuthentications=publickey,keyboard-interactive"])
-    r = env.run(args, cmd="nosuchcmd", password="unused", env_extra={})
+    code = subprocess.run(["oathtool", "--totp", "-b", TOTP_SECRET],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    pin = {"SKS5_T_CODE": code}
+    r = env.run(args, cmd="nosuchcmd", password="unused", env_extra=pin)
     assert r.returncode == 127, r.stderr
     env.server.wait_log("method=publickey+keyboard-interactive")
     assert "event=auth.partial" in env.server.text()
-    # The same code again (same time step) is a replay: refused.
-    r = env.run(args, cmd="nosuchcmd", password="unused", env_extra={})
+    # The same code again is a replay: refused.
+    r = env.run(args, cmd="nosuchcmd", password="unused", env_extra=pin)
     assert r.returncode == 255
     env.server.wait_log("wrong TOTP code")
 
