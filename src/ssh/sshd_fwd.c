@@ -39,7 +39,7 @@
 #include "policy/acl.h"
 #include "policy/events.h"
 #include "policy/snap.h"
-#include "policy/target.h"
+#include "policy/dest.h"
 
 /* A lookup in flight; outlives the channel if the channel goes first. */
 struct fwd_lookup {
@@ -402,7 +402,7 @@ fwd_connect(struct sshd_chan *ch, struct sockaddr_storage *addrs, size_t n)
 	struct net_connect_opts o;
 	char why[200];
 
-	if (policy_target_check(c->snap, c->pu, ch->host_is_name ? ch->host :
+	if (policy_dest_check(c->snap, c->pu, ch->host_is_name ? ch->host :
 	    NULL, addrs, n, ch->port, why, sizeof(why)) != 0) {
 		fwd_refuse(ch, why);
 		return;

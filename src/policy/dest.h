@@ -3,8 +3,8 @@
  * once a target's addresses are known, every one of them goes through
  * the anti-SSRF guard and the user's ACL before any connect.
  */
-#ifndef SKS5_POLICY_TARGET_H
-#define SKS5_POLICY_TARGET_H
+#ifndef SKS5_POLICY_DEST_H
+#define SKS5_POLICY_DEST_H
 
 #include <sys/socket.h>
 
@@ -21,9 +21,9 @@ struct policy_user;
  * name (NULL for an IP target) with every address. Returns 0 (allowed)
  * or ERR_DENIED with a reason for logs in why.
  */
-int	policy_target_check(const struct policy_snap *snap,
+int	policy_dest_check(const struct policy_snap *snap,
 	    const struct policy_user *u, const char *name,
 	    struct sockaddr_storage *addrs, size_t n, uint16_t port,
 	    char *why, size_t wl);
 
-#endif /* SKS5_POLICY_TARGET_H */
+#endif /* SKS5_POLICY_DEST_H */

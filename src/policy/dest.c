@@ -1,7 +1,7 @@
 /*
- * Destination check on resolved addresses (see target.h).
+ * Destination check on resolved addresses (see dest.h).
  */
-#include "policy/target.h"
+#include "policy/dest.h"
 
 #include <netinet/in.h>
 #include <stdio.h>
@@ -23,7 +23,7 @@ set_port(struct sockaddr_storage *ss, uint16_t port)
 }
 
 int
-policy_target_check(const struct policy_snap *snap,
+policy_dest_check(const struct policy_snap *snap,
     const struct policy_user *u, const char *name,
     struct sockaddr_storage *addrs, size_t n, uint16_t port, char *why,
     size_t wl)
