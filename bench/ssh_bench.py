@@ -50,7 +50,10 @@ def source_server():
 
     def handle(c):
         with c:
-            n = struct.unpack(">Q", c.recv(8, socket.MSG_WAITALL))[0]
+            head = c.recv(8, socket.MSG_WAITALL)
+            if len(head) != 8:
+                return      # a readiness probe
+            n = struct.unpack(">Q", head)[0]
             while n > 0:
                 k = min(n, CHUNK)
                 c.sendall(BLOB[:k])
@@ -181,6 +184,7 @@ PermitRootLogin yes
 PasswordAuthentication no
 AllowTcpForwarding yes
 PrintMotd no
+UseDNS no
 """ % (port, hk, tmp, ak))
     os.makedirs("/run/sshd", exist_ok=True)
     p = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", cfg], start_new_session=True,
