@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "core/err.h"
 #include "policy/acl.h"
+#include "policy/policy.h"
 #include "policy/snap.h"
 
 /* Sets the port of an AF_INET/AF_INET6 address. */
@@ -23,7 +24,7 @@ set_port(struct sockaddr_storage *ss, uint16_t port)
 }
 
 int
-policy_dest_check(const struct policy_snap *snap,
+policy_dest_check(struct policy_snap *snap,
     const struct policy_user *u, const char *name,
     struct sockaddr_storage *addrs, size_t n, uint16_t port, char *why,
     size_t wl)
@@ -41,6 +42,8 @@ policy_dest_check(const struct policy_snap *snap,
 		    ipguard_is_blocked(sas[i], snap->guard_allow,
 		    snap->nguard_allow, why, wl))
 			return ERR_DENIED;
+		if (policy_target_check(snap, sas[i], why, wl) != NULL)
+			return ERR_DENIED;	/* GeoIP */
 	}
 	if (acl_check(&u->acl, name, sas, n, port, &m) != ACL_ALLOW) {
 		acl_match_format(&m, why, wl);

@@ -28,6 +28,7 @@
 #include "core/util.h"
 #include "net/net.h"
 #include "policy/acl.h"
+#include "policy/dest.h"
 #include "policy/events.h"
 #include "policy/policy.h"
 #include "policy/snap.h"
@@ -833,31 +834,13 @@ conn_connect(struct s5_conn *c, struct sockaddr_storage *addrs, size_t n)
 {
 	const struct cfg *cfg = c->snap->cfg;
 	const struct cfg_user_eff *e = &c->user->cfg->eff;
-	const struct sockaddr *sas[NET_RESOLVE_MAX_ADDRS];
 	struct net_connect_opts o;
-	struct acl_match why;
-	char reason[160], text[200];
-	size_t i;
+	char reason[200];
 
-	for (i = 0; i < n; i++) {
-		net_sockaddr_set_port(&addrs[i], c->port);
-		sas[i] = (const struct sockaddr *)&addrs[i];
-		if (cfg->security.ip_guard_enabled &&
-		    ipguard_is_blocked(sas[i], c->snap->guard_allow,
-		    c->snap->nguard_allow, reason, sizeof(reason))) {
-			conn_refuse_acl(c, reason);
-			return;
-		}
-		if (policy_target_check(c->snap, sas[i], reason,
-		    sizeof(reason)) != NULL) {
-			conn_refuse_acl(c, reason);
-			return;
-		}
-	}
-	if (acl_check(&c->user->acl, c->host_is_name ? c->host : NULL, sas,
-	    n, c->port, &why) != ACL_ALLOW) {
-		acl_match_format(&why, text, sizeof(text));
-		conn_refuse_acl(c, text);
+	/* Anti-SSRF, GeoIP and the ACL on every address (shared with SSH). */
+	if (policy_dest_check(c->snap, c->user, c->host_is_name ? c->host :
+	    NULL, addrs, n, c->port, reason, sizeof(reason)) != 0) {
+		conn_refuse_acl(c, reason);
 		return;
 	}
 	if (c->user->cfg->eff.upstream_proxy != NULL) {

@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "net/net.h"
+#include "policy/policy.h"
 #include "policy/snap.h"
 #include "shell/shell.h"
 #include "ssh/sshd_int.h"
@@ -329,6 +330,9 @@ conn_abort(struct sshd *d, struct sshd_conn *c)
 		ssh_free(c->s);	/* closes the fd if it took it */
 	else if (c->fd >= 0)
 		close(c->fd);
+	if (c->preauth_held)
+		policy_preauth_release(c->snap,
+		    (const struct sockaddr *)&c->peer);
 	ev_free(c->loop);
 	policy_snap_unref(c->snap);
 	free(c);
@@ -342,6 +346,7 @@ accept_one(struct sshd *d, int fd, const struct sockaddr_storage *peer)
 	pthread_attr_t attr;
 	const char *why = NULL;
 	char ps[NET_ADDRSTRLEN];
+	enum policy_pre pre;
 	int ok;
 
 	(void)net_sockaddr_format((const struct sockaddr *)peer, ps,
@@ -368,6 +373,17 @@ accept_one(struct sshd *d, int fd, const struct sockaddr_storage *peer)
 		return;
 	}
 	c->snap = policy_holder_get(d->env.policy);
+	/* The pre-auth gate (bans, allowlist, per-IP rate, maintenance)
+	 * runs before key exchange. */
+	pre = policy_preauth(c->snap, (const struct sockaddr *)peer,
+	    policy_now_ms());
+	if (pre != POLICY_PRE_OK) {
+		log_info("event=connection.refused proto=ssh peer=%s "
+		    "reason=\"%s\"", ps, policy_pre_str(pre));
+		conn_abort(d, c);
+		return;
+	}
+	c->preauth_held = 1;
 	c->loop = ev_new(64);
 	(void)net_set_nodelay(fd);
 	if (c->loop == NULL || (c->s = ssh_new()) == NULL) {

@@ -30,6 +30,7 @@
 #include "core/util.h"
 #include "policy/acl.h"
 #include "policy/authcache.h"
+#include "policy/policy.h"
 #include "policy/snap.h"
 
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -151,59 +152,20 @@ auth_complete(const struct sshd_conn *c)
 }
 
 /*
- * The login gate: account expiry, the user's source_ips and time_access.
- * Returns 0 or ERR_DENIED with the reason in why. (The policy module may
- * take this over; keep it a single call.)
+ * The login gate (policy_login_check): account expiry, time_access,
+ * the user's source_ips and maintenance. Returns 0 or ERR_DENIED with
+ * the reason in why.
  */
 static int
-login_gate(const struct sshd_conn *c, char *why, size_t wl)
+login_gate(struct sshd_conn *c, char *why, size_t wl)
 {
-	const struct cfg_user_eff *e = &c->pu->cfg->eff;
-	const struct cfg_time_access *t = &e->time_access;
-	time_t now = time(NULL);
-	struct tm tm;
-	size_t i;
-	int in = 0, min, wd;
+	const char *r = policy_login_check(c->snap, c->pu,
+	    (const struct sockaddr *)&c->peer, policy_now_ms());
 
-	if (e->has_expiry && now >= e->expires_at) {
-		snprintf(why, wl, "account expired");
-		return ERR_DENIED;
-	}
-	if (e->nsource_nets > 0) {
-		for (i = 0; i < e->nsource_nets && !in; i++)
-			in = acl_cidr_match(&e->source_nets[i],
-			    (const struct sockaddr *)&c->peer);
-		if (!in) {
-			snprintf(why, wl, "client address not in source_ips");
-			return ERR_DENIED;
-		}
-	}
-	if (!t->has_hours && t->days == 0)
+	if (r == NULL)
 		return 0;
-	if (t->timezone != NULL && strcmp(t->timezone, "UTC") != 0 &&
-	    strcmp(t->timezone, "Etc/UTC") != 0) {
-		snprintf(why, wl, "time_access.timezone other than UTC is not "
-		    "supported by this build");
-		return ERR_DENIED;
-	}
-	gmtime_r(&now, &tm);
-	wd = (tm.tm_wday + 6) % 7;	/* 0 = monday */
-	min = tm.tm_hour * 60 + tm.tm_min;
-	if (t->days != 0 && !(t->days & (1u << wd))) {
-		snprintf(why, wl, "outside time_access days");
-		return ERR_DENIED;
-	}
-	if (t->has_hours) {
-		if (t->hours.start < t->hours.end)
-			in = min >= t->hours.start && min < t->hours.end;
-		else
-			in = min >= t->hours.start || min < t->hours.end;
-		if (!in) {
-			snprintf(why, wl, "outside time_access hours");
-			return ERR_DENIED;
-		}
-	}
-	return 0;
+	snprintf(why, wl, "%s", r);
+	return ERR_DENIED;
 }
 
 /* Appends a method name to the label of the login. */
@@ -241,6 +203,13 @@ auth_progress(struct sshd_conn *c, ssh_message m, unsigned bits,
 	(void)ssh_message_auth_reply_success(m, 0);
 	ssh_message_free(m);
 	atomic_store(&c->authed, 1);
+	policy_auth_succeeded(c->snap, (const struct sockaddr *)&c->peer,
+	    policy_now_ms());
+	if (c->preauth_held) {
+		c->preauth_held = 0;
+		policy_preauth_release(c->snap,
+		    (const struct sockaddr *)&c->peer);
+	}
 	log_info("event=auth.success proto=ssh peer=%s user=%s method=%s",
 	    c->peer_str, c->user, c->method);
 }
@@ -292,6 +261,11 @@ auth_fail(struct sshd_conn *c, ssh_message m, int counted, const char *why)
 	log_info("event=auth.failure proto=ssh peer=%s user=%s attempt=%u "
 	    "reason=\"%s\"", c->peer_str, c->user[0] ? c->user : "-",
 	    c->failures, why);
+	if (policy_auth_failed(c->snap, (const struct sockaddr *)&c->peer,
+	    policy_now_ms()))
+		log_info("event=ban.created peer=%s duration_s=%llu",
+		    c->peer_str, (unsigned long long)
+		    c->snap->cfg->security.ban_duration);
 	if (c->held != NULL) {	/* a client that did not wait */
 		(void)ssh_message_reply_default(c->held);
 		ssh_message_free(c->held);

@@ -23,6 +23,7 @@
 #include "core/ev.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "policy/policy.h"
 #include "policy/snap.h"
 
 /* ssh_event_dopoll() timeout: bounds timer lateness. */
@@ -194,6 +195,7 @@ conn_after_poll(struct sshd_conn *c, uint64_t *next_sweep)
 {
 	struct sshd_chan *ch = NULL;
 	ssh_message m = NULL;
+	const char *why = NULL;
 	uint64_t now;
 
 	(void)ev_run_once(c->loop, 0);
@@ -210,6 +212,11 @@ conn_after_poll(struct sshd_conn *c, uint64_t *next_sweep)
 	now = ev_now_ms(c->loop);
 	if (now >= *next_sweep) {
 		*next_sweep = now + SSHD_SWEEP_MS;
+		if (atomic_load(&c->authed) && (why = policy_session_check(
+		    c->snap, c->pu, policy_now_ms())) != NULL) {
+			sshd__conn_close(c, why);
+			return;
+		}
 		for (ch = c->chans; ch != NULL; ch = ch->next) {
 			if (ch->kind == SSHD_CHAN_FWD && !ch->dead)
 				sshd__fwd_sweep(ch, now);
@@ -277,6 +284,9 @@ conn_finish(struct sshd_conn *c)
 	if (ssh_is_connected(c->s))
 		ssh_disconnect(c->s);
 	ssh_free(c->s);
+	if (c->preauth_held)
+		policy_preauth_release(c->snap,
+		    (const struct sockaddr *)&c->peer);
 	if (c->pending_jobs == 0)
 		ev_free(c->loop);
 	else	/* a lookup that never ends: leak rather than crash */

@@ -38,6 +38,7 @@
 #include "net/net.h"
 #include "policy/acl.h"
 #include "policy/events.h"
+#include "policy/policy.h"
 #include "policy/snap.h"
 #include "policy/dest.h"
 
@@ -386,6 +387,7 @@ fwd_connected(void *arg, const struct net_connect_result *res)
 	}
 	ch->readable = 1;
 	ch->t_start = ch->last_io_ms = ev_now_ms(c->loop);
+	policy_stream_connected(c->snap, c->pu, policy_now_ms());
 	atomic_fetch_add(&c->pu->state->streams, 1);
 	atomic_fetch_add(&c->snap->state->streams_total, 1);
 	log_info("event=connection.open proto=ssh peer=%s user=%s "
@@ -404,6 +406,8 @@ fwd_connect(struct sshd_chan *ch, struct sockaddr_storage *addrs, size_t n)
 
 	if (policy_dest_check(c->snap, c->pu, ch->host_is_name ? ch->host :
 	    NULL, addrs, n, ch->port, why, sizeof(why)) != 0) {
+		policy_acl_denied(c->snap, (const struct sockaddr *)&c->peer,
+		    policy_now_ms());
 		fwd_refuse(ch, why);
 		return;
 	}
@@ -440,25 +444,20 @@ fwd_resolved(void *arg, int status, const struct sockaddr_storage *addrs,
 	fwd_connect(ch, copy, n);
 }
 
-/* Takes the active-stream slots (server and user). 0 or ERR_DENIED. */
+/* Login rules, limits, rates and quotas for a new stream (the same
+ * admission as SOCKS5). 0 (a slot is held) or ERR_DENIED. */
 static int
 fwd_limits(struct sshd_chan *ch, const char **why)
 {
 	struct sshd_conn *c = ch->c;
-	uint32_t cap = c->pu->cfg->eff.max_connections;
+	int64_t now = policy_now_ms();
 
-	if (atomic_fetch_add(&c->snap->state->active_streams, 1) >=
-	    c->snap->cfg->limits.max_connections) {
-		atomic_fetch_sub(&c->snap->state->active_streams, 1);
-		*why = "server connection limit (limits.max_connections)";
+	*why = policy_login_check(c->snap, c->pu,
+	    (const struct sockaddr *)&c->peer, now);
+	if (*why == NULL)
+		*why = policy_stream_admit(c->snap, c->pu, now);
+	if (*why != NULL)
 		return ERR_DENIED;
-	}
-	if (atomic_fetch_add(&c->pu->state->active, 1) >= cap && cap > 0) {
-		atomic_fetch_sub(&c->pu->state->active, 1);
-		atomic_fetch_sub(&c->snap->state->active_streams, 1);
-		*why = "user connection limit (max_connections)";
-		return ERR_DENIED;
-	}
 	ch->counted = 1;
 	return 0;
 }
@@ -541,6 +540,8 @@ sshd__fwd_open(struct sshd_conn *c, ssh_message m)
 	if (acl_check_name(&c->pu->acl, ch->host, ch->port, &why) ==
 	    ACL_DENY) {
 		acl_match_format(&why, text, sizeof(text));
+		policy_acl_denied(c->snap, (const struct sockaddr *)&c->peer,
+		    policy_now_ms());
 		fwd_refuse(ch, text);
 		return;
 	}
@@ -567,10 +568,9 @@ sshd__fwd_free(struct sshd_chan *ch)
 		close(ch->fd);
 		ch->fd = -1;
 	}
-	if (ch->counted) {
-		atomic_fetch_sub(&c->snap->state->active_streams, 1);
-		atomic_fetch_sub(&c->pu->state->active, 1);
-	}
+	if (ch->counted)
+		policy_stream_release(c->snap, c->pu, ch->up + ch->down,
+		    policy_now_ms());
 	free(ch->pend);
 	free(ch->tx);
 }

@@ -118,6 +118,7 @@ struct sshd_conn {
 	struct sockaddr_storage	 peer;
 	char			 peer_str[NET_ADDRSTRLEN];
 	_Atomic int		 authed;
+	int			 preauth_held;	/* policy_preauth_release() */
 	_Atomic int		 stop;
 	ssh_session		 s;
 	ssh_event		 sev;

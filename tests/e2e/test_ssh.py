@@ -354,6 +354,31 @@ def test_max_auth_attempts_closes(env):
     assert "attempt=3" not in text
 
 
+@pytest.mark.parametrize("rule", [
+    'expires_at = "2020-01-01T00:00:00Z"',
+    'source_ips = ["10.0.0.0/8"]',
+])
+def test_login_gate_refuses_login(env, rule):
+    env.start(env.user(keys=[pub(env.key)], more=rule + "\n"))
+    r = env.run(env.ssh_args(env.key), cmd="whoami")
+    assert r.returncode == 255
+    env.server.wait_log("event=auth.failure")
+    assert "event=auth.success" not in env.server.text()
+
+
+def test_bans_after_failures(env):
+    env.start(env.user(), security="ban_enabled = true\nban_threshold = 2",
+              limits="max_auth_attempts = 5")
+    r = env.run(env.pw_args(tries=3), cmd="whoami", password="wrong")
+    assert r.returncode == 255
+    env.server.wait_log("event=ban.created")
+    # The banned address is closed before key exchange, even with the
+    # right password.
+    r = env.run(env.pw_args(), cmd="whoami", password=PASSWORD)
+    assert r.returncode == 255
+    env.server.wait_log("reason=\"banned\"")
+
+
 def test_key_options_from_and_restrict(env):
     k = pub(env.key)
     env.start(env.user(password=None, keys=['from=\\"10.0.0.0/8\\" ' + k]))
