@@ -322,8 +322,8 @@ sshd__conn_main(void *arg)
 	    ssh_event_add_session(c->sev, c->s) != SSH_OK ||
 	    ssh_event_add_fd(c->sev, ev_fd(c->loop), POLLIN, loop_fd_cb,
 	    c) != SSH_OK) {
-		log_warn("event=connection.error proto=ssh peer=%s msg=\"cannot "
-		    "set up the event loop\"", c->peer_str);
+		log_warn("event=connection.error proto=ssh peer=%s "
+		    "msg=\"cannot set up the event loop\"", c->peer_str);
 		goto out;
 	}
 	conn_run(c);

@@ -67,8 +67,8 @@ fwd_emit(struct sshd_chan *ch, enum stream_phase phase, const char *outcome)
 	ev.bytes_down = ch->down;
 	ev.duration_ms = ev_now_ms(ch->c->loop) - ch->t_start;
 	ev.outcome = outcome;
-	ev.code = phase == STREAM_REFUSED ? SSH2_OPEN_ADMINISTRATIVELY_PROHIBITED :
-	    0;
+	ev.code = phase == STREAM_REFUSED ?
+	    SSH2_OPEN_ADMINISTRATIVELY_PROHIBITED : 0;
 	stream_emit(&ev);
 }
 

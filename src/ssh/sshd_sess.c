@@ -60,8 +60,9 @@ sess_flush(struct sshd_chan *ch)
 
 	while (ch->pend_len > 0 && ch->ch != NULL &&
 	    ssh_channel_window_size(ch->ch) > 0) {
-		n = ssh_channel_write(ch->ch, ch->pend, (uint32_t)(ch->pend_len <
-		    SSHD_CHUNK ? ch->pend_len : SSHD_CHUNK));
+		n = ssh_channel_write(ch->ch, ch->pend,
+		    (uint32_t)(ch->pend_len < SSHD_CHUNK ? ch->pend_len :
+		    SSHD_CHUNK));
 		if (n <= 0)
 			return;
 		memmove(ch->pend, ch->pend + n, ch->pend_len - (size_t)n);
@@ -105,7 +106,8 @@ sess_finish(struct sshd_chan *ch, int status)
 	struct sess *ss = ch->shell;
 
 	if (ss != NULL && ch->pend_len > 0 && !ch->dead) {
-		ss->finish = status + 1;	/* sshd__sess_after_poll ends it */
+		/* sshd__sess_after_poll ends it */
+		ss->finish = status + 1;
 		return;
 	}
 	if (ch->ch != NULL && ssh_channel_is_open(ch->ch)) {
