@@ -835,7 +835,7 @@ conn_connect(struct s5_conn *c, struct sockaddr_storage *addrs, size_t n)
 	const struct cfg *cfg = c->snap->cfg;
 	const struct cfg_user_eff *e = &c->user->cfg->eff;
 	struct net_connect_opts o;
-	char reason[200];
+	char reason[200], text[ACL_ADDRSTRLEN];
 
 	/* Anti-SSRF, GeoIP and the ACL on every address (shared with SSH). */
 	if (policy_dest_check(c->snap, c->user, c->host_is_name ? c->host :
@@ -847,11 +847,11 @@ conn_connect(struct s5_conn *c, struct sockaddr_storage *addrs, size_t n)
 		/* The upstream gets the address that was checked. */
 		if (addrs[0].ss_family == AF_INET6) {
 			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
-			    (const void *)sas[0])->sin6_addr, text,
+			    (const void *)&addrs[0])->sin6_addr, text,
 			    sizeof(text));
 		} else {
 			inet_ntop(AF_INET, &((const struct sockaddr_in *)
-			    (const void *)sas[0])->sin_addr, text,
+			    (const void *)&addrs[0])->sin_addr, text,
 			    sizeof(text));
 		}
 		conn_via_upstream(c, text);
