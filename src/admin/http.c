@@ -5,18 +5,18 @@
  */
 #include "admin/admin.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "config/values.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "net/net.h"
 
 /* Request bodies larger than this are refused (413). */
 #define HTTP_BODY_MAX		(64 * 1024)
@@ -57,6 +57,32 @@ http_send(struct MHD_Connection *conn, struct admin_resp *r)
 	ret = MHD_queue_response(conn, r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* Fills ss from an IP literal host ("*" or empty: every IPv4 address).
+ * 0, or -1 when host is not an address. */
+static int
+http_addr(const char *host, uint16_t port, struct sockaddr_storage *ss,
+    int *v6)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	*v6 = 0;
+	if (host[0] == '\0' || strcmp(host, "*") == 0 ||
+	    inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*v6 = 1;
+		return 0;
+	}
+	return -1;
 }
 
 /* MHD access handler: collect (and bound) the body, then answer. */
@@ -133,17 +159,18 @@ admin_http_start(enum admin_kind kind, const char *listen, const char *token,
 {
 	struct admin_http *h = NULL;
 	struct cfg_listen l;
+	struct sockaddr_storage ss;
 	char err[256];
 	const char *what = kind == ADMIN_API ? "api" : "metrics";
-	int fd = -1;
+	int v6 = 0;
 
 	if (cfg_parse_listen(listen, &l, err, sizeof(err)) != 0) {
 		log_error("%s.listen: %s", what, err);
 		return NULL;
 	}
-	if ((fd = net_listen_tcp(l.host, l.port, 0, 64, err,
-	    sizeof(err))) < 0) {
-		log_error("cannot listen on %s for %s: %s", listen, what, err);
+	if (http_addr(l.host, l.port, &ss, &v6) != 0) {
+		log_error("%s.listen: \"%s\" is not an IP address", what,
+		    l.host);
 		return NULL;
 	}
 	h = xcalloc(1, sizeof(*h));
@@ -152,9 +179,9 @@ admin_http_start(enum admin_kind kind, const char *listen, const char *token,
 	if (kind == ADMIN_API)
 		h->token = xstrdup(token != NULL ? token : "");
 	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-	    http_access, h,
-	    MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_USE_AUTO | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0),
+	    l.port, NULL, NULL, http_access, h,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_done, NULL,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONN_LIMIT,
@@ -163,9 +190,8 @@ admin_http_start(enum admin_kind kind, const char *listen, const char *token,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_TIMEOUT_S,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
-		log_error("cannot start the %s HTTP listener on %s", what,
-		    listen);
-		close(fd);
+		log_error("cannot listen on %s for %s (address in use?)",
+		    listen, what);
 		util_free_secret(h->token);
 		free(h);
 		return NULL;

@@ -1,5 +1,5 @@
 /* The management plane's wiring: see admin.h. */
-#include "admin/admin.h"
+#include "admin/admin_int.h"
 
 #include <stdlib.h>
 
@@ -37,15 +37,15 @@ admin_plane_start(const struct cfg *cfg, struct policy_holder *policy,
 		    AUDIT_QUEUE_MAX);
 		if (p->audit == NULL)
 			goto fail;
-		(void)stream_hook_add(audit_on_stream, p->audit);
-		(void)auth_hook_add(audit_on_auth, p->audit);
+		(void)stream_hook_add(admin__audit_stream, p->audit);
+		(void)auth_hook_add(admin__audit_auth, p->audit);
 		log_info("event=audit.open path=\"%s\"", lg->audit_log_path);
 	}
 	if (cfg->metrics.enabled) {
 		p->env.metrics = metrics_new(cfg->metrics.max_metric_labels);
 		metrics_set_audit(p->env.metrics, p->audit);
-		(void)stream_hook_add(metrics_on_stream, p->env.metrics);
-		(void)auth_hook_add(metrics_on_auth, p->env.metrics);
+		(void)stream_hook_add(admin__metrics_stream, p->env.metrics);
+		(void)auth_hook_add(admin__metrics_auth, p->env.metrics);
 		p->metrics_http = admin_http_start(ADMIN_METRICS,
 		    cfg->metrics.listen, NULL, &p->env);
 		if (p->metrics_http == NULL)
@@ -69,7 +69,7 @@ admin_plane_reloaded(struct admin_plane *p, int success, size_t users,
     const char *error)
 {
 	if (p != NULL)
-		audit_config_reload(p->audit, success, users, error);
+		admin__audit_reload(p->audit, success, users, error);
 }
 
 void

@@ -21,7 +21,6 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "policy/events.h"
 
 /* Lines the writer takes per wake-up. */
 #define AUDIT_BATCH	64
@@ -291,25 +290,26 @@ audit_written(const struct audit *a)
 	return a == NULL ? 0 : atomic_load(&a->written);
 }
 
-/* Starts an event object with its type and timestamp. */
-static json_t *
-audit_event(const char *type)
-{
-	char ts[48];
-	json_t *o = json_object();
+struct audit_ev {
+	json_t	*o;
+};
 
-	if (o == NULL)
+struct audit_ev *
+audit_ev_new(const char *type)
+{
+	struct audit_ev *e = xmalloc(sizeof(*e));
+	char ts[48];
+
+	if ((e->o = json_object()) == NULL)
 		abort();
 	obs_timestamp(ts, sizeof(ts));
-	json_object_set_new(o, "event_type", json_string(type));
-	json_object_set_new(o, "timestamp", json_string(ts));
-	return o;
+	audit_ev_str(e, "event_type", type);
+	audit_ev_str(e, "timestamp", ts);
+	return e;
 }
 
-/* Sets a string member; text that is not valid UTF-8 (an attacker's
- * user name) is stored with every byte outside ASCII replaced by '?'. */
-static void
-audit_set_str(json_t *o, const char *key, const char *val)
+void
+audit_ev_str(struct audit_ev *e, const char *key, const char *val)
 {
 	json_t *s = NULL;
 	char *copy = NULL;
@@ -327,99 +327,46 @@ audit_set_str(json_t *o, const char *key, const char *val)
 		free(copy);
 	}
 	if (s != NULL)
-		json_object_set_new(o, key, s);
-}
-
-/* Serialises o (consumed) and queues it. */
-static void
-audit_emit(struct audit *a, json_t *o)
-{
-	char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-
-	json_decref(o);
-	if (line != NULL)
-		(void)audit_put_take(a, line);
+		json_object_set_new(e->o, key, s);
 }
 
 void
-audit_on_stream(const struct stream_event *ev, void *arg)
+audit_ev_int(struct audit_ev *e, const char *key, int64_t val)
 {
-	struct audit *a = arg;
+	json_object_set_new(e->o, key, json_integer((json_int_t)val));
+}
+
+void
+audit_ev_bool(struct audit_ev *e, const char *key, int val)
+{
+	json_object_set_new(e->o, key, json_boolean(val));
+}
+
+void
+audit_ev_source(struct audit_ev *e, const char *source)
+{
 	char ip[64];
-	json_t *o = NULL;
-	const char *type = NULL;
 
-	switch (ev->phase) {
-	case STREAM_START:
-		type = "proxy.start";
-		break;
-	case STREAM_END:
-		type = "proxy.complete";
-		break;
-	case STREAM_REFUSED:
-		/* Policy refusals (reply 0x02) other than capacity limits are
-		 * ACL or anti-SSRF denials. */
-		type = ev->code == 2 && (ev->outcome == NULL ||
-		    strstr(ev->outcome, "limit") == NULL) ? "acl.deny" :
-		    "proxy.refused";
-		break;
-	}
-	if (type == NULL)
-		return;
-	obs_source_ip(ev->source, ip, sizeof(ip));
-	o = audit_event(type);
-	audit_set_str(o, "username", ev->user);
-	audit_set_str(o, "protocol", ev->proto);
-	audit_set_str(o, "source_ip", ip);
-	audit_set_str(o, "target_host", ev->host);
-	json_object_set_new(o, "target_port", json_integer(ev->port));
-	if (ev->phase == STREAM_END) {
-		json_object_set_new(o, "bytes_transferred",
-		    json_integer((json_int_t)(ev->bytes_up + ev->bytes_down)));
-		json_object_set_new(o, "bytes_uploaded",
-		    json_integer((json_int_t)ev->bytes_up));
-		json_object_set_new(o, "bytes_downloaded",
-		    json_integer((json_int_t)ev->bytes_down));
-		json_object_set_new(o, "duration_ms",
-		    json_integer((json_int_t)ev->duration_ms));
-	}
-	if (ev->phase != STREAM_START)
-		audit_set_str(o, ev->phase == STREAM_END ? "outcome" :
-		    "reason", ev->outcome);
-	if (ev->phase == STREAM_REFUSED)
-		json_object_set_new(o, "reply_code", json_integer(ev->code));
-	audit_emit(a, o);
+	obs_source_ip(source, ip, sizeof(ip));
+	audit_ev_str(e, "source_ip", ip);
 }
 
 void
-audit_on_auth(const struct auth_event *ev, void *arg)
+audit_ev_free(struct audit_ev *e)
 {
-	struct audit *a = arg;
-	char ip[64];
-	json_t *o = audit_event(ev->success ? "auth.success" :
-	    "auth.failure");
-
-	obs_source_ip(ev->source, ip, sizeof(ip));
-	audit_set_str(o, "username", ev->user);
-	audit_set_str(o, "source_ip", ip);
-	audit_set_str(o, "protocol", ev->proto);
-	audit_set_str(o, "method", ev->method);
-	if (!ev->success)
-		audit_set_str(o, "reason", ev->reason);
-	audit_emit(a, o);
+	if (e == NULL)
+		return;
+	json_decref(e->o);
+	free(e);
 }
 
-void
-audit_config_reload(struct audit *a, int success, size_t users,
-    const char *error)
+int
+audit_put_ev(struct audit *a, struct audit_ev *e)
 {
-	json_t *o = NULL;
+	char *line = json_dumps(e->o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
-	if (a == NULL)
-		return;
-	o = audit_event("config.reload");
-	json_object_set_new(o, "users_count", json_integer((json_int_t)users));
-	json_object_set_new(o, "success", json_boolean(success));
-	audit_set_str(o, "error", error);
-	audit_emit(a, o);
+	audit_ev_free(e);
+	if (line == NULL)
+		return ERR_NOMEM;
+	return audit_put_take(a, line);
 }

@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "policy/events.h"
 
 #define OTHER_LABEL	"_other"
 
@@ -213,56 +212,56 @@ reason_index(int code, const char *why)
 }
 
 void
-metrics_on_stream(const struct stream_event *ev, void *arg)
+metrics_stream_started(struct metrics *m)
 {
-	struct metrics *m = arg;
-	struct mseries *s = NULL;
-	double secs;
-	size_t i;
-	int folded = 0;
-
-	switch (ev->phase) {
-	case STREAM_START:
-		atomic_fetch_add(&m->connections_total, 1);
-		break;
-	case STREAM_REFUSED:
-		atomic_fetch_add(&m->rejected[reason_index(ev->code,
-		    ev->outcome)], 1);
-		break;
-	case STREAM_END:
-		secs = (double)ev->duration_ms / 1000.0;
-		pthread_mutex_lock(&m->lock);
-		s = metrics_slot(m, ev->user, &folded);
-		for (i = 0; i < NBUCKETS; i++) {
-			if (secs <= dur_buckets[i])
-				break;
-		}
-		if (i < NBUCKETS)
-			s->dur_bucket[i]++;
-		s->dur_count++;
-		s->dur_sum_ms += ev->duration_ms;
-		pthread_mutex_unlock(&m->lock);
-		if (folded)
-			atomic_fetch_add(&m->capped, 1);
-		break;
-	}
+	atomic_fetch_add(&m->connections_total, 1);
 }
 
 void
-metrics_on_auth(const struct auth_event *ev, void *arg)
+metrics_stream_refused(struct metrics *m, int code, const char *why)
 {
-	struct metrics *m = arg;
+	atomic_fetch_add(&m->rejected[reason_index(code, why)], 1);
+}
+
+void
+metrics_stream_ended(struct metrics *m, const char *user,
+    uint64_t duration_ms)
+{
+	struct mseries *s = NULL;
+	double secs = (double)duration_ms / 1000.0;
+	size_t i;
+	int folded = 0;
+
+	pthread_mutex_lock(&m->lock);
+	s = metrics_slot(m, user, &folded);
+	for (i = 0; i < NBUCKETS; i++) {
+		if (secs <= dur_buckets[i])
+			break;
+	}
+	if (i < NBUCKETS)
+		s->dur_bucket[i]++;
+	s->dur_count++;
+	s->dur_sum_ms += duration_ms;
+	pthread_mutex_unlock(&m->lock);
+	if (folded)
+		atomic_fetch_add(&m->capped, 1);
+}
+
+void
+metrics_auth(struct metrics *m, int success, const char *user,
+    const char *method)
+{
 	struct mseries *s = NULL;
 	int folded = 0;
 
-	if (!ev->success) {
+	if (!success) {
 		/* No user label: the name of a failure is the client's. */
-		atomic_fetch_add(&m->auth_fail[method_index(ev->method)], 1);
+		atomic_fetch_add(&m->auth_fail[method_index(method)], 1);
 		return;
 	}
 	pthread_mutex_lock(&m->lock);
-	s = metrics_slot(m, ev->user, &folded);
-	s->auth_ok[method_index(ev->method)]++;
+	s = metrics_slot(m, user, &folded);
+	s->auth_ok[method_index(method)]++;
 	pthread_mutex_unlock(&m->lock);
 	if (folded)
 		atomic_fetch_add(&m->capped, 1);

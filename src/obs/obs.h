@@ -13,9 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct stream_event;
-struct auth_event;
-
 /* ---- audit log ---- */
 
 struct audit;
@@ -44,12 +41,23 @@ uint64_t audit_dropped(const struct audit *a);
 /* Lines written so far (tests). */
 uint64_t audit_written(const struct audit *a);
 
-/* Event-bus subscribers; arg is the struct audit. */
-void	audit_on_stream(const struct stream_event *ev, void *arg);
-void	audit_on_auth(const struct auth_event *ev, void *arg);
-/* Records a configuration reload; error NULL on success. */
-void	audit_config_reload(struct audit *a, int success, size_t users,
-	    const char *error);
+/*
+ * Building one event: _new sets event_type and timestamp; the setters add
+ * members in order (NULL string values are left out; text that is not
+ * valid UTF-8 has its non-ASCII bytes replaced by '?'); audit_put_ev
+ * serialises, queues (as audit_put_take) and frees the event.
+ */
+struct audit_ev;
+
+struct audit_ev *audit_ev_new(const char *type);
+void	audit_ev_str(struct audit_ev *e, const char *key, const char *val);
+void	audit_ev_int(struct audit_ev *e, const char *key, int64_t val);
+void	audit_ev_bool(struct audit_ev *e, const char *key, int val);
+/* Adds "source_ip": the address of an "ip:port" source. */
+void	audit_ev_source(struct audit_ev *e, const char *source);
+int	audit_put_ev(struct audit *a, struct audit_ev *e);
+/* Frees an event without queueing it. NULL is a no-op. */
+void	audit_ev_free(struct audit_ev *e);
 
 /*
  * Formats an RFC 3339 UTC timestamp with nanoseconds of the realtime
@@ -68,9 +76,16 @@ struct mbuf;
 struct metrics *metrics_new(uint32_t max_user_labels);
 void	metrics_free(struct metrics *m);
 
-/* Event-bus subscribers; arg is the struct metrics. */
-void	metrics_on_stream(const struct stream_event *ev, void *arg);
-void	metrics_on_auth(const struct auth_event *ev, void *arg);
+/* A proxied stream connected to its target. */
+void	metrics_stream_started(struct metrics *m);
+/* A stream ended after duration_ms (user: an authenticated name). */
+void	metrics_stream_ended(struct metrics *m, const char *user,
+	    uint64_t duration_ms);
+/* A stream request was refused with a SOCKS5-style reply code. */
+void	metrics_stream_refused(struct metrics *m, int code, const char *why);
+/* An authentication verdict; the user label is kept for successes only. */
+void	metrics_auth(struct metrics *m, int success, const char *user,
+	    const char *method);
 /* Where audit drops are read from at render time (may be NULL). */
 void	metrics_set_audit(struct metrics *m, const struct audit *a);
 

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "admin/admin_int.h"
 #include "core/err.h"
 #include "core/util.h"
 #include "obs/obs.h"
@@ -118,7 +119,7 @@ test_audit_events(void **state)
 	aev.source = "10.0.0.1:4000";
 	aev.method = "password";
 	aev.reason = "bad credentials";
-	audit_on_auth(&aev, a);
+	admin__audit_auth(&aev, a);
 	memset(&sev, 0, sizeof(sev));
 	sev.phase = STREAM_END;
 	sev.proto = "socks5";
@@ -130,14 +131,14 @@ test_audit_events(void **state)
 	sev.bytes_down = 20;
 	sev.duration_ms = 1500;
 	sev.outcome = "eof";
-	audit_on_stream(&sev, a);
+	admin__audit_stream(&sev, a);
 	sev.phase = STREAM_REFUSED;
 	sev.code = 2;
 	sev.outcome = "deny rule example.test:443";
-	audit_on_stream(&sev, a);
+	admin__audit_stream(&sev, a);
 	sev.outcome = "user connection limit (max_connections)";
-	audit_on_stream(&sev, a);
-	audit_config_reload(a, 0, 0, "t.toml:1:1: broken");
+	admin__audit_stream(&sev, a);
+	admin__audit_reload(a, 0, 0, "t.toml:1:1: broken");
 	audit_free(a);
 
 	text = slurp(path);
@@ -253,29 +254,29 @@ test_metrics_labels_and_render(void **state)
 	aev.source = "127.0.0.1:1";
 	aev.method = "password";
 	aev.user = "a\"b\\c";
-	metrics_on_auth(&aev, m);
+	admin__metrics_auth(&aev, m);
 	aev.user = "bob";
-	metrics_on_auth(&aev, m);
+	admin__metrics_auth(&aev, m);
 	aev.user = "carol";
-	metrics_on_auth(&aev, m);
+	admin__metrics_auth(&aev, m);
 	aev.user = "dave";
-	metrics_on_auth(&aev, m);
+	admin__metrics_auth(&aev, m);
 	aev.success = 0;
 	aev.user = "mallory";
 	aev.method = "weird";
-	metrics_on_auth(&aev, m);
+	admin__metrics_auth(&aev, m);
 	assert_string_equal(metrics_user_label(m, "bob"), "bob");
 	assert_string_equal(metrics_user_label(m, "zed"), "_other");
 	memset(&sev, 0, sizeof(sev));
 	sev.phase = STREAM_START;
 	sev.user = "bob";
-	metrics_on_stream(&sev, m);
+	admin__metrics_stream(&sev, m);
 	sev.phase = STREAM_END;
 	sev.duration_ms = 7000;
-	metrics_on_stream(&sev, m);
+	admin__metrics_stream(&sev, m);
 	sev.phase = STREAM_REFUSED;
 	sev.code = 5;
-	metrics_on_stream(&sev, m);
+	admin__metrics_stream(&sev, m);
 
 	mbuf_init(&b);
 	metrics_render(m, &b);
