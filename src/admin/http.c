@@ -122,8 +122,6 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 		    MHD_HTTP_HEADER_AUTHORIZATION),
 		    MHD_lookup_connection_value(conn,
 		    MHD_GET_ARGUMENT_KIND, "details"), &r);
-	if (strcmp(method, "HEAD") == 0)
-		r.len = 0;
 	ret = http_send(conn, &r);
 	admin_resp_cleanup(&r);
 	return ret;
