@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "core/util.h"
 #include "core/version.h"
+#include "policy/policy.h"
 #include "policy/snap.h"
 
 #define API_JSON	"application/json"
@@ -170,14 +171,23 @@ api_uptime(const struct admin_env *env)
 	return (util_mono_ms() - env->start_ms) / 1000;
 }
 
-/* GET /api/health */
+/* 1 while maintenance is on (SIGUSR1 or a window). */
+static int
+api_maint(struct policy_snap *s)
+{
+	return policy_maintenance(s, policy_now_ms(), NULL, NULL) != 0;
+}
+
+/* GET /api/health: 503 with the same data in maintenance. */
 static void
 api_health(const struct admin_env *env, struct policy_snap *s,
     struct admin_resp *r)
 {
-	(void)s;
-	resp_ok(r, json_pack("{s:s,s:b,s:I,s:I}", "status", "ok",
-	    "maintenance", 0, "active_connections", (json_int_t)api_active(env),
+	int m = api_maint(s);
+
+	resp_json(r, m ? 503 : 200, json_pack("{s:b,s:{s:s,s:b,s:I,s:I}}",
+	    "success", !m, "data", "status", m ? "maintenance" : "ok",
+	    "maintenance", m, "active_connections", (json_int_t)api_active(env),
 	    "uptime_secs", (json_int_t)api_uptime(env)));
 }
 
@@ -186,10 +196,13 @@ static void
 api_status(const struct admin_env *env, struct policy_snap *s,
     struct admin_resp *r)
 {
-	resp_ok(r, json_pack("{s:s,s:I,s:I,s:I,s:b,s:I,s:s}", "status", "ok",
+	int m = api_maint(s);
+
+	resp_ok(r, json_pack("{s:s,s:I,s:I,s:I,s:b,s:I,s:s}", "status",
+	    m ? "maintenance" : "ok",
 	    "uptime_secs", (json_int_t)api_uptime(env),
 	    "active_connections", (json_int_t)api_active(env),
-	    "total_users", (json_int_t)s->nusers, "maintenance", 0,
+	    "total_users", (json_int_t)s->nusers, "maintenance", m,
 	    "handshakes", (json_int_t)atomic_load(&env->state->handshakes),
 	    "version", SKS5_VERSION));
 }
@@ -338,7 +351,7 @@ admin_api_handle(const struct admin_env *env, const char *token,
     const char *details, struct admin_resp *r)
 {
 	struct policy_snap *s = NULL;
-	int ready;
+	int ready, m;
 
 	memset(r, 0, sizeof(*r));
 	if (strcmp(path, "/livez") == 0 && strcmp(method, "GET") == 0) {
@@ -347,12 +360,13 @@ admin_api_handle(const struct admin_env *env, const char *token,
 	}
 	if (strcmp(path, "/readyz") == 0 && strcmp(method, "GET") == 0) {
 		s = policy_holder_get(env->policy);
-		ready = s->nusers > 0;
-		policy_snap_unref(s);
+		m = api_maint(s);
+		ready = s->nusers > 0 && !m;
 		resp_json(r, ready ? 200 : 503, json_pack(
 		    "{s:b,s:{s:s,s:s,s:s}}", "ready", ready, "checks", "auth",
-		    ready ? "ok" : "no_users_loaded", "metrics", "ok",
-		    "maintenance", "disabled"));
+		    s->nusers > 0 ? "ok" : "no_users_loaded", "metrics", "ok",
+		    "maintenance", m ? "enabled" : "disabled"));
+		policy_snap_unref(s);
 		return;
 	}
 	if (strncmp(path, "/api/", 5) != 0) {

@@ -14,6 +14,7 @@
 
 #include "core/util.h"
 #include "obs/obs.h"
+#include "policy/policy.h"
 #include "policy/snap.h"
 
 #define PROM_CTYPE	"text/plain; version=0.0.4; charset=utf-8"
@@ -183,7 +184,9 @@ void
 admin_metrics_handle(const struct admin_env *env, const char *method,
     const char *path, struct admin_resp *out)
 {
+	struct policy_snap *s = NULL;
 	struct mbuf b;
+	int m;
 
 	memset(out, 0, sizeof(*out));
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
@@ -199,12 +202,22 @@ admin_metrics_handle(const struct admin_env *env, const char *method,
 		out->len = b.len;
 		return;
 	}
-	if (strcmp(path, "/livez") == 0 || strcmp(path, "/health") == 0) {
+	if (strcmp(path, "/livez") == 0) {
 		resp_text(out, 200, "text/plain", "ok");
 		return;
 	}
+	s = policy_holder_get(env->policy);
+	m = policy_maintenance(s, policy_now_ms(), NULL, NULL) != 0;
+	policy_snap_unref(s);
+	if (strcmp(path, "/health") == 0) {
+		resp_text(out, m ? 503 : 200, "text/plain", m ? "maintenance" :
+		    "ok");
+		return;
+	}
 	if (strcmp(path, "/readyz") == 0) {
-		resp_text(out, 200, "application/json",
+		resp_text(out, m ? 503 : 200, "application/json", m ?
+		    "{\"ready\":false,\"checks\":{\"auth\":\"ok\","
+		    "\"metrics\":\"ok\",\"maintenance\":\"enabled\"}}" :
 		    "{\"ready\":true,\"checks\":{\"auth\":\"ok\","
 		    "\"metrics\":\"ok\",\"maintenance\":\"disabled\"}}");
 		return;

@@ -363,6 +363,23 @@ def test_api_data_and_reload(mgmt, echo_server, tmp_path):
                          for e in audit_events(str(tmp_path / "a.log"))), "reload audit")
 
 
+def test_maintenance_shows_on_health(mgmt):
+    s = mgmt(api=True, metrics=True)
+    st, body = api(s, "/api/health")
+    assert st == 200 and body["data"]["maintenance"] is False
+    s.proc.send_signal(signal.SIGUSR1)
+
+    def maint():
+        st, body = api(s, "/api/health")
+        return (st, body) if st == 503 else None
+    st, body = wait_for(maint, "maintenance on")
+    assert body["success"] is False and body["data"]["status"] == "maintenance"
+    st, _, text = http("http://127.0.0.1:%d/health" % s.ports["metrics"])
+    assert (st, text) == (503, "maintenance")
+    s.proc.send_signal(signal.SIGUSR1)
+    wait_for(lambda: api(s, "/api/health")[0] == 200, "maintenance off")
+
+
 def test_api_reload_failure_keeps_running_config(tmp_path, echo_server):
     ports = {"socks": free_port(), "metrics": free_port(), "api": free_port()}
     s = Server(tmp_path, config(ports, api=True))

@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "obs/obs.h"
+#include "policy/policy.h"
 #include "policy/snap.h"
 
 #define TOKEN	"0123456789abcdef-token"
@@ -230,6 +231,37 @@ test_read_endpoints(void **state)
 	json_decref(v);
 }
 
+/* Maintenance (SIGUSR1) shows on health, status and the probes. */
+static void
+test_maintenance(void **state)
+{
+	struct fx *f = *state;
+	struct admin_resp r;
+	unsigned st;
+	json_t *v = NULL;
+
+	assert_int_equal(policy_maintenance_toggle(f->ps), 1);
+	v = req(f, TOKEN, "GET", "/api/health", "Bearer " TOKEN, NULL, &st,
+	    NULL);
+	assert_int_equal(st, 503);
+	assert_true(json_is_false(json_object_get(v, "success")));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+	    v, "data"), "status")), "maintenance");
+	json_decref(v);
+	v = req(f, TOKEN, "GET", "/readyz", NULL, NULL, &st, NULL);
+	assert_int_equal(st, 503);
+	json_decref(v);
+	admin_metrics_handle(&f->env, "GET", "/health", &r);
+	assert_int_equal(r.status, 503);
+	assert_string_equal(r.body, "maintenance");
+	admin_resp_cleanup(&r);
+	assert_int_equal(policy_maintenance_toggle(f->ps), 0);
+	v = req(f, TOKEN, "GET", "/api/health", "Bearer " TOKEN, NULL, &st,
+	    NULL);
+	assert_int_equal(st, 200);
+	json_decref(v);
+}
+
 static void
 test_config_redacted(void **state)
 {
@@ -326,6 +358,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_auth, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_endpoints, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_maintenance, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_config_redacted, setup,
 		    teardown),
