@@ -30,6 +30,7 @@
 
 #include <sodium.h>
 
+#include "admin/admin.h"
 #include "config/config.h"
 #include "config/values.h"
 #include "core/err.h"
@@ -70,6 +71,8 @@ struct server {
 	int				 sigfd;
 	int				 drained;
 	struct sshd			*sshd;
+	struct admin_plane		*mgmt;		/* audit, metrics, API */
+	pthread_mutex_t			 reload_lock;	/* SIGHUP vs API */
 };
 
 /* Applies the logging section of a configuration. */
@@ -126,9 +129,36 @@ server_snap(struct server *srv, struct cfg *cfg, int take, int *failed)
 	return s;
 }
 
-/* Re-reads the configuration the way it was first loaded. */
-static void
-server_reload(struct server *srv)
+static int	server_reload_locked(struct server *, size_t *, char *, size_t);
+
+/* Re-reads the configuration the way it was first loaded (SIGHUP and
+ * POST /api/reload, serialised). 0 with *users set, or ERR_INVAL with the
+ * first error in err. */
+static int
+server_reload(struct server *srv, size_t *users, char *err, size_t errlen)
+{
+	int r;
+
+	pthread_mutex_lock(&srv->reload_lock);
+	snprintf(err, errlen, "%s", "");
+	r = server_reload_locked(srv, users, err, errlen);
+	admin_plane_reloaded(srv->mgmt, r == 0, r == 0 ? *users : 0,
+	    r == 0 ? NULL : err);
+	pthread_mutex_unlock(&srv->reload_lock);
+	return r;
+}
+
+/* admin_reload_fn for POST /api/reload. */
+static int
+server_api_reload(void *arg, size_t *users, char *err, size_t errlen)
+{
+	return server_reload(arg, users, err, errlen);
+}
+
+/* The reload itself; see server_reload(). */
+static int
+server_reload_locked(struct server *srv, size_t *users, char *err,
+    size_t errlen)
 {
 	struct cfg_diag diag;
 	struct cfg *next = NULL;
@@ -144,8 +174,10 @@ server_reload(struct server *srv)
 		for (i = 0; i < diag.nerrors; i++)
 			log_error("event=config.reload error=\"%s\"",
 			    diag.errors[i]);
+		snprintf(err, errlen, "%s", diag.nerrors > 0 ?
+		    diag.errors[0] : "the configuration cannot be loaded");
 		cfg_diag_cleanup(&diag);
-		return;
+		return ERR_INVAL;
 	}
 	for (i = 0; i < diag.nwarnings; i++)
 		log_warn("event=config.reload warning=\"%s\"",
@@ -155,13 +187,17 @@ server_reload(struct server *srv)
 	if (failed) {
 		log_error("event=config.reload success=false "
 		    "msg=\"keeping the running configuration\"");
+		snprintf(err, errlen, "%s", "the new policy cannot be built "
+		    "(see the server log)");
 		policy_snap_unref(snap);
-		return;
+		return ERR_INVAL;
 	}
 	server_apply_logging(next, srv->ov);
 	log_info("event=config.reload success=true users=%zu",
 	    cfg_user_count(next));
+	*users = cfg_user_count(next);
 	policy_holder_set(&srv->policy, snap);
+	return 0;
 }
 
 /* Worker thread body: run the loop, then free what lives on it. */
@@ -341,6 +377,8 @@ server_loop(struct server *srv)
 {
 	struct signalfd_siginfo si;
 	struct pollfd pfd;
+	char err[256];
+	size_t users;
 	ssize_t n;
 
 	pfd.fd = srv->sigfd;
@@ -362,7 +400,7 @@ server_loop(struct server *srv)
 			    si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
 			return 0;
 		case SIGHUP:
-			server_reload(srv);
+			(void)server_reload(srv, &users, err, sizeof(err));
 			break;
 		case SIGUSR1:
 			log_info("event=maintenance.toggled source=signal "
@@ -398,12 +436,15 @@ server_cleanup(struct server *srv)
 	}
 	free(srv->workers);
 	net_tls_ctx_free(srv->tls);
+	admin_plane_stop(srv->mgmt);
+	srv->mgmt = NULL;
 	net_resolver_free(srv->resolver);
 	policy_holder_cleanup(&srv->policy);
 	policy_state_free(srv->state);
 	free(srv->dummy_hash);
 	if (srv->sigfd >= 0)
 		close(srv->sigfd);
+	pthread_mutex_destroy(&srv->reload_lock);
 }
 
 /* Makes the hash that unknown users are checked against, so that a
@@ -433,6 +474,7 @@ server_run(struct cfg *cfg, const struct cfg_overrides *ov)
 	memset(&srv, 0, sizeof(srv));
 	srv.ov = ov;
 	srv.sigfd = -1;
+	pthread_mutex_init(&srv.reload_lock, NULL);
 	server_apply_logging(cfg, ov);
 	if (sodium_init() < 0) {
 		log_error("libsodium failed to initialise");
@@ -450,7 +492,8 @@ server_run(struct cfg *cfg, const struct cfg_overrides *ov)
 		log_error("cannot set up signal handling: %s", strerror(errno));
 		goto out;
 	}
-	if (server_start_workers(&srv, cfg) != 0 ||
+	if (admin_plane_start(cfg, &srv.policy, srv.state, server_api_reload,
+	    &srv, &srv.mgmt) != 0 || server_start_workers(&srv, cfg) != 0 ||
 	    server_start_ssh(&srv, cfg) != 0)
 		goto out;
 	log_info("event=start source=\"%s\" users=%zu ssh=%s socks5=%s",

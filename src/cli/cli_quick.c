@@ -124,7 +124,8 @@ banner(const char *ssh, const char *socks, const char *user, const char *pw,
 		    dial_host(socks, host, sizeof(host)));
 	if (ssh != NULL) {
 		dial_host(ssh, host, sizeof(host));
-		fprintf(stderr, "  ssh -N -D 1080 -p %s %s@%.*s\n",
+		fprintf(stderr, "  ssh -N -D 127.0.0.1:1081 -p %s %s@%.*s"
+		    "   (a local SOCKS5 port 1081 through SSH)\n",
 		    strrchr(host, ':') + 1, user,
 		    (int)(strrchr(host, ':') - host), host);
 	}

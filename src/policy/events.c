@@ -8,6 +8,11 @@ static struct {
 	void		*arg;
 } hooks[STREAM_HOOKS_MAX];
 static int nhooks;
+static struct {
+	auth_hook_fn	 fn;
+	void		*arg;
+} ahooks[STREAM_HOOKS_MAX];
+static int nahooks;
 
 int
 stream_hook_add(stream_hook_fn fn, void *arg)
@@ -24,6 +29,7 @@ void
 stream_hooks_clear(void)
 {
 	nhooks = 0;
+	nahooks = 0;
 }
 
 void
@@ -47,4 +53,24 @@ stream_phase_str(enum stream_phase p)
 		return "refused";
 	}
 	return "?";
+}
+
+int
+auth_hook_add(auth_hook_fn fn, void *arg)
+{
+	if (fn == NULL || nahooks >= STREAM_HOOKS_MAX)
+		return -1;
+	ahooks[nahooks].fn = fn;
+	ahooks[nahooks].arg = arg;
+	nahooks++;
+	return 0;
+}
+
+void
+auth_emit(const struct auth_event *ev)
+{
+	int i;
+
+	for (i = 0; i < nahooks; i++)
+		ahooks[i].fn(ev, ahooks[i].arg);
 }

@@ -41,11 +41,33 @@ typedef void	(*stream_hook_fn)(const struct stream_event *ev, void *arg);
 
 /* Adds a subscriber (start-up only). 0, or -1 when the table is full. */
 int	stream_hook_add(stream_hook_fn fn, void *arg);
-/* Removes every subscriber (tests, shutdown). */
+/* Removes every stream and auth subscriber (tests, shutdown). */
 void	stream_hooks_clear(void);
 /* Delivers ev to every subscriber in registration order. */
 void	stream_emit(const struct stream_event *ev);
 /* Name of a phase: "start", "end", "refused". */
 const char *stream_phase_str(enum stream_phase p);
+
+/*
+ * Auth events: one record per authentication verdict, whatever the
+ * protocol. Same rules as stream hooks (registered at start-up, run on
+ * the connection's thread, quick). The user name of a failure is what the
+ * client sent: untrusted text. No secret is ever part of an event.
+ */
+struct auth_event {
+	int			 success;	/* 1 accepted, 0 refused */
+	const char		*proto;		/* "socks5", "ssh" */
+	const char		*user;		/* never NULL ("" none sent) */
+	const char		*source;	/* client "ip:port" */
+	const char		*method;	/* "password", "publickey" */
+	const char		*reason;	/* failure cause, or NULL */
+};
+
+typedef void	(*auth_hook_fn)(const struct auth_event *ev, void *arg);
+
+/* Adds a subscriber (start-up only). 0, or -1 when the table is full. */
+int	auth_hook_add(auth_hook_fn fn, void *arg);
+/* Delivers ev to every auth subscriber in registration order. */
+void	auth_emit(const struct auth_event *ev);
 
 #endif

@@ -520,6 +520,22 @@ verify_done(void *arg, int ok)
 	auth_verdict(c, ok, 0);
 }
 
+/* Publishes an auth event; the name is what the client sent. */
+static void
+conn_emit_auth(struct s5_conn *c, int ok, const char *user,
+    const char *method, const char *reason)
+{
+	struct auth_event ev;
+
+	ev.success = ok;
+	ev.proto = "socks5";
+	ev.user = user;
+	ev.source = c->peer_str;
+	ev.method = method;
+	ev.reason = reason;
+	auth_emit(&ev);
+}
+
 /* Acts on a password verdict: the reply, or the failure delay. */
 static void
 auth_verdict(struct s5_conn *c, int ok, int cached)
@@ -527,6 +543,8 @@ auth_verdict(struct s5_conn *c, int ok, int cached)
 	unsigned char st[2] = { SOCKS5_USERPASS_VERSION,
 	    SOCKS5_AUTH_STATUS_OK };
 
+	conn_emit_auth(c, ok && c->user != NULL, c->host, "password", ok &&
+	    c->user != NULL ? NULL : "bad credentials");
 	if (!ok || c->user == NULL) {
 		if (c->user != NULL)
 			atomic_fetch_add(&c->user->state->auth_failures, 1);
@@ -1072,6 +1090,8 @@ conn_process(struct s5_conn *c)
 			if (!socks5_greeting_has(&g, SOCKS5_AUTH_USERPASS)) {
 				choice[1] = SOCKS5_AUTH_NOACCEPT;
 				(void)send(c->fd, choice, 2, MSG_NOSIGNAL);
+				conn_emit_auth(c, 0, "", "none",
+				    "no acceptable method");
 				log_info("event=auth.failure proto=socks5 "
 				    "peer=%s reason=\"no username/password "
 				    "method offered\"", c->peer_str);

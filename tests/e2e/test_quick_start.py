@@ -10,12 +10,43 @@ from test_socks5 import echo_server, recv_exact, socks_connect  # noqa: F401
 
 
 def start(tmp_path, *extra):
-    port = free_port()
+    port, sport = free_port(), free_port()
     s = Server(tmp_path, None, args=["quick-start", "--socks5-listen",
-                                     "127.0.0.1:%d" % port] + list(extra))
+                                     "127.0.0.1:%d" % port, "--ssh-listen",
+                                     "127.0.0.1:%d" % sport] + list(extra))
     s.port = port
+    s.ssh_port = sport
     s.wait_port(port)
+    s.wait_port(sport)
     return s
+
+
+def test_ssh_login_with_generated_password(tmp_path):
+    s = start(tmp_path)
+    pw = re.search(r"password: (\S+)\s+\(generated", s.text()).group(1)
+    assert ("ssh -N -D 127.0.0.1:1081 -p %d user@127.0.0.1" % s.ssh_port
+            in s.text())
+    askpass = tmp_path / "askpass.sh"
+    askpass.write_text("#!/bin/sh\nprintf '%s\\n' \"$QS_PW\"\n")
+    os.chmod(askpass, 0o700)
+    env = dict(os.environ, SSH_ASKPASS=str(askpass),
+               SSH_ASKPASS_REQUIRE="force", DISPLAY=":0", QS_PW=pw)
+    r = subprocess.run(
+        ["ssh", "-p", str(s.ssh_port), "-F", "/dev/null",
+         "-o", "UserKnownHostsFile=/dev/null",
+         "-o", "StrictHostKeyChecking=no", "-o", "LogLevel=ERROR",
+         "-o", "PreferredAuthentications=password",
+         "-o", "PubkeyAuthentication=no",
+         "-o", "NumberOfPasswordPrompts=1",
+         "user@127.0.0.1", "whoami"],
+        capture_output=True, timeout=60, env=env,
+        stdin=subprocess.DEVNULL, start_new_session=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().strip() == "user"
+    # the host key was generated next to where quick-start ran, mode 0600
+    key = tmp_path / "host_key"
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    assert s.stop() == 0
 
 
 def test_generated_password_works_and_guard_is_on(tmp_path, echo_server):

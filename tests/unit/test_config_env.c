@@ -388,7 +388,7 @@ test_set_errors(void **state)
 	assert_true(set_fails("server.ssh_keepalive_max=5",
 	    "--set server.ssh_keepalive_max: 'server.ssh_keepalive_max' is "
 	    "not implemented yet (issue #5); remove it to continue", 0));
-	assert_true(set_fails("api.token=0123456789abcdef", "'api.token' is "
+	assert_true(set_fails("webhooks.0.url=https://x.test/", "is "
 	    "not implemented yet (management plane)", 0));
 }
 
@@ -474,24 +474,27 @@ test_pending_table(void **state)
 	assert_int_equal(cfg_key_pending("users.max_connections"), 0);
 	assert_int_equal(cfg_key_pending("users.max_bandwidth_kbps"), 0);
 	assert_int_equal(cfg_key_pending("users.role"), 7);
-	assert_int_equal(cfg_key_pending("api.token"), -1);
+	assert_int_equal(cfg_key_pending("api.token"), 0);
+	assert_int_equal(cfg_key_pending("metrics.max_metric_labels"), 0);
 	assert_int_equal(cfg_key_pending("persistence.state.enabled"), -1);
-	assert_int_equal(cfg_key_pending("logging.audit_max_files"), -1);
+	assert_int_equal(cfg_key_pending("webhooks.url"), -1);
+	assert_int_equal(cfg_key_pending("logging.audit_max_files"), 0);
 }
 
 static void
 test_pending_in_file(void **state)
 {
 	struct cfg_diag d;
-	char *t = doc("[limits]\n\n[api]\n[logging]\nlevel = \"warn\"\n",
-	    "role = \"admin\"\n");
+	char *t = doc("[limits]\n\n[persistence]\n[logging]\n"
+	    "level = \"warn\"\n", "role = \"admin\"\n");
 
 	(void)state;
-	/* An empty [limits] is fine; an empty [api] header counts as set. */
+	/* An empty [limits] is fine; an empty [persistence] header counts
+	 * as set. */
 	assert_null(load(t, 0, &d));
 	assert_int_equal(d.nerrors, 2);
-	assert_true(has_error(&d, "t.toml:3:2: 'api' is not implemented yet "
-	    "(management plane)"));
+	assert_true(has_error(&d, "t.toml:3:2: 'persistence' is not "
+	    "implemented yet (management plane)"));
 	assert_true(has_error(&d, "'users.0.role' is not implemented yet "
 	    "(issue #7)"));
 	cfg_diag_cleanup(&d);

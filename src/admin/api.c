@@ -1,0 +1,385 @@
+/*
+ * The REST API: bearer-token authentication and the read-only endpoints
+ * that the running server can answer, plus POST /api/reload. Every other
+ * path, including the endpoints of the original that are not built yet,
+ * gets 404 with a JSON error.
+ */
+#include "admin/admin.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "config/config.h"
+#include "core/util.h"
+#include "core/version.h"
+#include "policy/policy.h"
+#include "policy/snap.h"
+
+#define API_JSON	"application/json"
+#define API_TEXT	"text/plain; charset=utf-8"
+#define API_PFX		"Bearer "
+
+/* Sets a response from a JSON value (consumed). */
+static void
+resp_json(struct admin_resp *r, unsigned status, json_t *v)
+{
+	r->status = status;
+	r->ctype = API_JSON;
+	r->body = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(v);
+	if (r->body == NULL)
+		abort();
+	r->len = strlen(r->body);
+}
+
+/* The success envelope around data (consumed). */
+static void
+resp_ok(struct admin_resp *r, json_t *data)
+{
+	resp_json(r, 200, json_pack("{s:b,s:o}", "success", 1, "data", data));
+}
+
+/* The error envelope. */
+static void
+resp_err(struct admin_resp *r, unsigned status, const char *msg)
+{
+	resp_json(r, status, json_pack("{s:b,s:s}", "success", 0, "error",
+	    msg));
+}
+
+/* A plain-text response. */
+static void
+resp_plain(struct admin_resp *r, unsigned status, const char *text)
+{
+	r->status = status;
+	r->ctype = API_TEXT;
+	r->body = xstrdup(text);
+	r->len = strlen(text);
+}
+
+/*
+ * True when authz is "Bearer <token>". Both sides are hashed first so
+ * that the comparison takes the same time whatever the lengths.
+ */
+static int
+api_auth_ok(const char *token, const char *authz)
+{
+	unsigned char want[crypto_generichash_BYTES];
+	unsigned char got[crypto_generichash_BYTES];
+	const char *given = NULL;
+	int ok;
+
+	if (authz == NULL || strncmp(authz, API_PFX, strlen(API_PFX)) != 0)
+		return 0;
+	given = authz + strlen(API_PFX);
+	crypto_generichash(want, sizeof(want), (const unsigned char *)token,
+	    strlen(token), NULL, 0);
+	crypto_generichash(got, sizeof(got), (const unsigned char *)given,
+	    strlen(given), NULL, 0);
+	ok = sodium_memcmp(want, got, sizeof(want)) == 0;
+	util_wipe(want, sizeof(want));
+	util_wipe(got, sizeof(got));
+	return ok;
+}
+
+/* A string array as JSON. */
+static json_t *
+json_strv(const struct cfg_strv *v)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < v->n; i++)
+		json_array_append_new(a, json_string(v->v[i]));
+	return a;
+}
+
+/* A string or null. */
+static json_t *
+json_str_or_null(const char *s)
+{
+	return s != NULL ? json_string(s) : json_null();
+}
+
+/* The listing entry of one user, with live counters when details. */
+static json_t *
+api_user(const struct policy_user *u, int details)
+{
+	const struct cfg_user *c = u->cfg;
+	const struct policy_user_state *st = u->state;
+	json_t *o = json_object();
+
+	json_object_set_new(o, "username", json_string(c->username));
+	json_object_set_new(o, "allow_shell", json_boolean(c->eff.allow_shell));
+	json_object_set_new(o, "authorized_keys_count",
+	    json_integer((json_int_t)c->authorized_keys.n));
+	json_object_set_new(o, "source_ips", json_strv(&c->source_ips));
+	json_object_set_new(o, "expires_at", json_str_or_null(c->expires_at));
+	if (!details || st == NULL)
+		return o;
+	json_object_set_new(o, "current_connections",
+	    json_integer(atomic_load(&st->active)));
+	json_object_set_new(o, "total_bytes_transferred",
+	    json_integer((json_int_t)(atomic_load(&st->bytes_up) +
+	    atomic_load(&st->bytes_down))));
+	json_object_set_new(o, "bytes_up",
+	    json_integer((json_int_t)atomic_load(&st->bytes_up)));
+	json_object_set_new(o, "bytes_down",
+	    json_integer((json_int_t)atomic_load(&st->bytes_down)));
+	json_object_set_new(o, "streams_total",
+	    json_integer((json_int_t)atomic_load(&st->streams)));
+	json_object_set_new(o, "auth_failures",
+	    json_integer((json_int_t)atomic_load(&st->auth_failures)));
+	return o;
+}
+
+/* One user in full: the listing with details plus effective settings. */
+static json_t *
+api_user_detail(const struct policy_user *u)
+{
+	const struct cfg_user *c = u->cfg;
+	json_t *o = api_user(u, 1);
+
+	json_object_set_new(o, "role", json_string(c->eff.role ==
+	    CFG_ROLE_ADMIN ? "admin" : "user"));
+	json_object_set_new(o, "group", json_str_or_null(c->group));
+	json_object_set_new(o, "has_password",
+	    json_boolean(c->password_hash != NULL));
+	json_object_set_new(o, "totp_enabled", json_boolean(c->totp_enabled));
+	json_object_set_new(o, "allow_forwarding",
+	    json_boolean(c->eff.allow_forwarding));
+	json_object_set_new(o, "max_connections",
+	    json_integer(c->eff.max_connections));
+	return o;
+}
+
+/* Streams open now. */
+static uint32_t
+api_active(const struct admin_env *env)
+{
+	return atomic_load(&env->state->active_streams);
+}
+
+static uint64_t
+api_uptime(const struct admin_env *env)
+{
+	return (util_mono_ms() - env->start_ms) / 1000;
+}
+
+/* 1 while maintenance is on (SIGUSR1 or a window). */
+static int
+api_maint(struct policy_snap *s)
+{
+	return policy_maintenance(s, policy_now_ms(), NULL, NULL) != 0;
+}
+
+/* GET /api/health: 503 with the same data in maintenance. */
+static void
+api_health(const struct admin_env *env, struct policy_snap *s,
+    struct admin_resp *r)
+{
+	int m = api_maint(s);
+
+	resp_json(r, m ? 503 : 200, json_pack("{s:b,s:{s:s,s:b,s:I,s:I}}",
+	    "success", !m, "data", "status", m ? "maintenance" : "ok",
+	    "maintenance", m, "active_connections", (json_int_t)api_active(env),
+	    "uptime_secs", (json_int_t)api_uptime(env)));
+}
+
+/* GET /api/status */
+static void
+api_status(const struct admin_env *env, struct policy_snap *s,
+    struct admin_resp *r)
+{
+	int m = api_maint(s);
+
+	resp_ok(r, json_pack("{s:s,s:I,s:I,s:I,s:b,s:I,s:s}", "status",
+	    m ? "maintenance" : "ok",
+	    "uptime_secs", (json_int_t)api_uptime(env),
+	    "active_connections", (json_int_t)api_active(env),
+	    "total_users", (json_int_t)s->nusers, "maintenance", m,
+	    "handshakes", (json_int_t)atomic_load(&env->state->handshakes),
+	    "version", SKS5_VERSION));
+}
+
+/* GET /api/users[?details=true|1|yes] */
+static void
+api_users(struct policy_snap *s, int details, struct admin_resp *r)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < s->nusers; i++)
+		json_array_append_new(a, api_user(&s->users[i], details));
+	resp_ok(r, a);
+}
+
+/* GET /api/connections */
+static void
+api_connections(const struct admin_env *env, struct policy_snap *s,
+    struct admin_resp *r)
+{
+	json_t *a = json_array();
+	uint32_t n;
+	size_t i;
+
+	for (i = 0; i < s->nusers; i++) {
+		if (s->users[i].state == NULL ||
+		    (n = atomic_load(&s->users[i].state->active)) == 0)
+			continue;
+		json_array_append_new(a, json_pack("{s:s,s:I}", "username",
+		    s->users[i].cfg->username, "connections", (json_int_t)n));
+	}
+	resp_ok(r, json_pack("{s:I,s:o}", "active_connections",
+	    (json_int_t)api_active(env), "user_connections", a));
+}
+
+/* GET /api/config: the effective configuration, secrets redacted. */
+static void
+api_config(struct policy_snap *s, struct admin_resp *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	json_t *v = NULL;
+	json_error_t jerr;
+
+	if (f == NULL) {
+		resp_err(r, 500, "out of memory");
+		return;
+	}
+	if (cfg_dump(s->cfg, CFG_FMT_JSON, 1, f) != 0) {
+		fclose(f);
+		free(text);
+		resp_err(r, 500, "cannot render the configuration");
+		return;
+	}
+	fclose(f);
+	v = json_loadb(text, len, 0, &jerr);
+	free(text);
+	if (v == NULL) {
+		resp_err(r, 500, "cannot render the configuration");
+		return;
+	}
+	resp_ok(r, v);
+}
+
+/* POST /api/reload */
+static void
+api_reload(const struct admin_env *env, struct admin_resp *r)
+{
+	char err[512];
+	size_t users = 0;
+
+	if (env->reload == NULL) {
+		resp_err(r, 500, "reload is not available");
+		return;
+	}
+	err[0] = '\0';
+	if (env->reload(env->reload_arg, &users, err, sizeof(err)) != 0) {
+		resp_err(r, 500, err[0] != '\0' ? err : "reload failed");
+		return;
+	}
+	resp_ok(r, json_pack("{s:I}", "users_count", (json_int_t)users));
+}
+
+/* True for the values of ?details= that mean yes. */
+static int
+api_truthy(const char *v)
+{
+	return v != NULL && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 ||
+	    strcmp(v, "yes") == 0);
+}
+
+/* Routes an authenticated /api/ request. */
+static void
+api_route(const struct admin_env *env, const char *method, const char *path,
+    const char *details, struct admin_resp *r)
+{
+	struct policy_snap *s = policy_holder_get(env->policy);
+	const struct policy_user *u = NULL;
+	int get = strcmp(method, "GET") == 0;
+	const char *name = NULL;
+	char msg[300];
+
+	if (strcmp(path, "/api/reload") == 0) {
+		if (strcmp(method, "POST") == 0)
+			api_reload(env, r);
+		else
+			resp_err(r, 405, "method not allowed");
+	} else if (strcmp(path, "/api/health") == 0 ||
+	    strcmp(path, "/api/status") == 0 ||
+	    strcmp(path, "/api/users") == 0 ||
+	    strcmp(path, "/api/connections") == 0 ||
+	    strcmp(path, "/api/config") == 0 ||
+	    strncmp(path, "/api/users/", 11) == 0) {
+		if (!get)
+			resp_err(r, 405, "method not allowed");
+		else if (strcmp(path, "/api/health") == 0)
+			api_health(env, s, r);
+		else if (strcmp(path, "/api/status") == 0)
+			api_status(env, s, r);
+		else if (strcmp(path, "/api/users") == 0)
+			api_users(s, api_truthy(details), r);
+		else if (strcmp(path, "/api/connections") == 0)
+			api_connections(env, s, r);
+		else if (strcmp(path, "/api/config") == 0)
+			api_config(s, r);
+		else {
+			name = path + 11;
+			if ((u = policy_snap_user(s, name)) != NULL)
+				resp_ok(r, api_user_detail(u));
+			else {
+				snprintf(msg, sizeof(msg), "user '%.200s' not "
+				    "found", name);
+				resp_err(r, 404, msg);
+			}
+		}
+	} else
+		resp_err(r, 404, "not found");
+	policy_snap_unref(s);
+}
+
+void
+admin_api_handle(const struct admin_env *env, const char *token,
+    const char *method, const char *path, const char *authz,
+    const char *details, struct admin_resp *r)
+{
+	struct policy_snap *s = NULL;
+	int ready, m;
+
+	memset(r, 0, sizeof(*r));
+	if (strcmp(path, "/livez") == 0 && strcmp(method, "GET") == 0) {
+		resp_plain(r, 200, "ok");
+		return;
+	}
+	if (strcmp(path, "/readyz") == 0 && strcmp(method, "GET") == 0) {
+		s = policy_holder_get(env->policy);
+		m = api_maint(s);
+		ready = s->nusers > 0 && !m;
+		resp_json(r, ready ? 200 : 503, json_pack(
+		    "{s:b,s:{s:s,s:s,s:s}}", "ready", ready, "checks", "auth",
+		    s->nusers > 0 ? "ok" : "no_users_loaded", "metrics", "ok",
+		    "maintenance", m ? "enabled" : "disabled"));
+		policy_snap_unref(s);
+		return;
+	}
+	if (strncmp(path, "/api/", 5) != 0) {
+		resp_err(r, 404, "not found");
+		return;
+	}
+	if (token == NULL || token[0] == '\0') {
+		resp_plain(r, 503, "service unavailable");
+		return;
+	}
+	if (!api_auth_ok(token, authz)) {
+		resp_plain(r, 401, "unauthorized");
+		return;
+	}
+	api_route(env, method, path, details, r);
+}
