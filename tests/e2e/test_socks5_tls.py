@@ -7,7 +7,6 @@ import os
 import socket
 import ssl
 import subprocess
-import threading
 import time
 
 import pytest
@@ -126,23 +125,18 @@ def test_tls12_and_large_transfer(tls_sks5, echo_server):
     total = 4 * 1024 * 1024
     block = os.urandom(65536)
     sent, recvd = hashlib.sha256(), hashlib.sha256()
-    count = [0]
-
-    def reader():
-        while count[0] < total:
-            d = c.recv(262144)
-            if not d:
-                return
-            recvd.update(d)
-            count[0] += len(d)
-
-    t = threading.Thread(target=reader)
-    t.start()
-    for _ in range(total // len(block)):
+    count = 0
+    # One thread only: an SSL socket must not be read and written from two
+    # threads at once. Each block is echoed back before the next goes out.
+    for i in range(total // len(block)):
         c.sendall(block)
         sent.update(block)
-    t.join(60)
-    assert count[0] == total
+        while count < (i + 1) * len(block):
+            d = c.recv(262144)
+            assert d, "closed after %d bytes" % count
+            recvd.update(d)
+            count += len(d)
+    assert count == total
     assert recvd.hexdigest() == sent.hexdigest()
     c.close()
 
