@@ -196,7 +196,7 @@ conn_after_poll(struct sshd_conn *c, uint64_t *next_sweep)
 	struct sshd_chan *ch = NULL;
 	ssh_message m = NULL;
 	const char *why = NULL;
-	uint64_t now;
+	uint64_t now, now_us, wake;
 
 	(void)ev_run_once(c->loop, 0);
 	while (!atomic_load(&c->stop) && (m = ssh_message_get(c->s)) != NULL)
@@ -208,6 +208,16 @@ conn_after_poll(struct sshd_conn *c, uint64_t *next_sweep)
 			sshd__fwd_after_poll(ch);
 		else
 			sshd__sess_after_poll(ch);
+	}
+	c->wake_us = 0;
+	now_us = policy_mono_us();
+	for (ch = c->chans; ch != NULL; ch = ch->next) {
+		if (ch->kind != SSHD_CHAN_FWD || ch->dead ||
+		    ch->throttle_us == 0)
+			continue;
+		wake = sshd__fwd_throttle(ch, now_us);
+		if (wake != 0 && (c->wake_us == 0 || wake < c->wake_us))
+			c->wake_us = wake;
 	}
 	now = ev_now_ms(c->loop);
 	if (now >= *next_sweep) {
@@ -223,6 +233,21 @@ conn_after_poll(struct sshd_conn *c, uint64_t *next_sweep)
 		}
 	}
 	chans_reap(c);
+}
+
+/* The dopoll timeout: shorter when a throttled channel resumes sooner. */
+static int
+conn_poll_ms(const struct sshd_conn *c)
+{
+	uint64_t now_us, ms;
+
+	if (c->wake_us == 0)
+		return SSHD_POLL_MS;
+	now_us = policy_mono_us();
+	if (c->wake_us <= now_us)
+		return 0;
+	ms = (c->wake_us - now_us + 999) / 1000;
+	return ms < SSHD_POLL_MS ? (int)ms : SSHD_POLL_MS;
 }
 
 /* Runs the connection after the key exchange. */
@@ -248,7 +273,7 @@ conn_run(struct sshd_conn *c)
 			sshd__conn_close(c, "login grace time over");
 			break;
 		}
-		if (ssh_event_dopoll(c->sev, SSHD_POLL_MS) == SSH_ERROR &&
+		if (ssh_event_dopoll(c->sev, conn_poll_ms(c)) == SSH_ERROR &&
 		    !ssh_is_connected(c->s)) {
 			sshd__conn_close(c, "connection lost");
 			break;

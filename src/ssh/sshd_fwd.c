@@ -109,12 +109,58 @@ fwd_end(struct sshd_chan *ch, const char *outcome)
 	sshd__chan_close_later(ch);
 }
 
+/*
+ * Byte meter (bandwidth limits, quotas; the same policy meter as SOCKS5).
+ * Bytes may move at most g now: g > 0, or 0 when throttled (both
+ * directions then wait until ch->throttle_us, with the target socket
+ * unwatched so the loop does not spin) or cut by a quota (the channel
+ * ends). Without a meter, want.
+ */
+static size_t
+fwd_grant(struct sshd_chan *ch, size_t want)
+{
+	struct sshd_conn *c = ch->c;
+	uint64_t wait_us = 0, now_us;
+	size_t g;
+
+	if (ch->meter == NULL || want == 0)
+		return want;
+	if (ch->throttle_us != 0)
+		return 0;
+	now_us = policy_mono_us();
+	g = policy_meter_grant(ch->meter, want, now_us, policy_now_ms(),
+	    &wait_us);
+	if (g > 0)
+		return g;
+	if (wait_us == 0) {
+		log_info("event=quota.exceeded proto=ssh peer=%s user=%s "
+		    "reason=\"%s\" msg=\"stream cut at the limit\"",
+		    c->peer_str, c->user, ch->meter->why != NULL ?
+		    ch->meter->why : "quota");
+		fwd_end(ch, "quota");
+		return 0;
+	}
+	ch->throttle_us = now_us + wait_us;
+	(void)ev_mod(c->loop, ch->fd, 0);
+	return 0;
+}
+
+/* Gives back the part of a grant that did not move. */
+static void
+fwd_settle(struct sshd_chan *ch, size_t granted, ssize_t used)
+{
+	if (ch->meter != NULL)
+		policy_meter_settle(ch->meter, granted,
+		    used > 0 ? (size_t)used : 0, policy_now_ms());
+}
+
 /* Client -> target: write what the socket takes now. */
 static int
 fwd_on_data(ssh_session s, ssh_channel sch, void *data, uint32_t len,
     int is_stderr, void *ud)
 {
 	struct sshd_chan *ch = ud;
+	size_t g;
 	ssize_t n;
 
 	(void)s;
@@ -122,9 +168,16 @@ fwd_on_data(ssh_session s, ssh_channel sch, void *data, uint32_t len,
 	(void)is_stderr;
 	if (ch->dead || ch->fd < 0)
 		return (int)len;	/* discard */
-	if (ch->paused == 2 || ch->pend_len > 0)
+	if (ch->paused == 2 || ch->pend_len > 0 || ch->up_held)
 		return 0;	/* draining: keep the order */
-	n = send(ch->fd, data, len, MSG_NOSIGNAL);
+	if ((g = fwd_grant(ch, len)) == 0) {
+		if (ch->dead)
+			return (int)len;	/* cut by a quota */
+		ch->up_held = 1;	/* resumed by fwd_throttle */
+		return 0;
+	}
+	n = send(ch->fd, data, g, MSG_NOSIGNAL);
+	fwd_settle(ch, g, n);
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR) {
@@ -138,7 +191,7 @@ fwd_on_data(ssh_session s, ssh_channel sch, void *data, uint32_t len,
 		atomic_fetch_add(&ch->c->pu->state->bytes_up, (uint64_t)n);
 		ch->last_io_ms = ev_now_ms(ch->c->loop);
 	}
-	if ((uint32_t)n < len)
+	if ((uint32_t)n < len)	/* socket full or part granted: drain */
 		(void)ev_mod(ch->c->loop, ch->fd, EV_READ | EV_WRITE);
 	return (int)n;
 }
@@ -193,7 +246,9 @@ static void
 fwd_drain(struct sshd_chan *ch)
 {
 	int avail, n;
+	size_t g = 0;
 
+	ch->up_held = 0;
 	if (ch->pend == NULL)
 		ch->pend = xmalloc(SSHD_CHUNK);
 	for (;;) {
@@ -202,10 +257,18 @@ fwd_drain(struct sshd_chan *ch)
 		ch->paused = 2;	/* the data callback must not consume */
 		avail = ssh_channel_poll(ch->ch, 0);
 		n = 0;
-		if (avail > 0)
+		if (avail > 0 && (g = fwd_grant(ch, (size_t)(avail <
+		    SSHD_CHUNK ? avail : SSHD_CHUNK))) == 0) {
+			ch->paused = 0;
+			if (!ch->dead)
+				ch->up_held = 1;	/* watch set to 0 */
+			return;
+		}
+		if (avail > 0) {
 			n = ssh_channel_read_nonblocking(ch->ch, ch->pend,
-			    (uint32_t)(avail < SSHD_CHUNK ? avail : SSHD_CHUNK),
-			    0);
+			    (uint32_t)g, 0);
+			fwd_settle(ch, g, n);
+		}
 		ch->paused = 0;
 		if (n <= 0)
 			break;
@@ -265,7 +328,10 @@ fwd_pump(struct sshd_chan *ch)
 			return;
 		}
 		want = win < sizeof(buf) ? win : sizeof(buf);
+		if ((want = fwd_grant(ch, want)) == 0)
+			return;	/* throttled (readable stays 1) or cut */
 		n = recv(ch->fd, buf, want, 0);
+		fwd_settle(ch, want, n);
 		if (n > 0) {
 			w = ssh_channel_write(ch->ch, buf, (uint32_t)n);
 			if (w < 0) {
@@ -330,6 +396,8 @@ sshd__fwd_after_poll(struct sshd_chan *ch)
 		fwd_end(ch, "client_closed");
 		return;
 	}
+	if (ch->throttle_us != 0)
+		return;	/* fwd_throttle resumes it */
 	if ((ch->readable || ch->tx_len > 0) && !ch->tcp_eof &&
 	    ssh_channel_window_size(ch->ch) > 0) {
 		ch->paused = 0;
@@ -342,6 +410,27 @@ sshd__fwd_after_poll(struct sshd_chan *ch)
 	}
 	if (ch->tcp_eof && ch->shut_wr)
 		fwd_end(ch, "eof");
+}
+
+uint64_t
+sshd__fwd_throttle(struct sshd_chan *ch, uint64_t now_us)
+{
+	if (ch->throttle_us == 0 || ch->dead || ch->fd < 0)
+		return 0;
+	if (now_us < ch->throttle_us)
+		return ch->throttle_us;
+	ch->throttle_us = 0;
+	if (!ch->tcp_eof && ssh_channel_window_size(ch->ch) > 0) {
+		ch->paused = 0;
+		fwd_pump(ch);	/* may throttle again */
+	}
+	if (ch->dead)
+		return 0;
+	/* Writable at once unless full: fwd_on_io drains what libssh held. */
+	if (ch->throttle_us == 0)
+		(void)ev_mod(ch->c->loop, ch->fd, ch->up_held ||
+		    ch->pend_len > 0 ? EV_READ | EV_WRITE : EV_READ);
+	return ch->throttle_us;
 }
 
 void
@@ -384,6 +473,11 @@ fwd_connected(void *arg, const struct net_connect_result *res)
 	if (ev_add(c->loop, ch->fd, EV_READ, fwd_on_io, ch) != 0) {
 		fwd_end(ch, "error");
 		return;
+	}
+	ch->meter = xcalloc(1, sizeof(*ch->meter));
+	if (!policy_meter_init(ch->meter, c->snap, c->pu, policy_mono_us())) {
+		free(ch->meter);
+		ch->meter = NULL;	/* no limit: bytes counted at the end */
 	}
 	ch->readable = 1;
 	ch->t_start = ch->last_io_ms = ev_now_ms(c->loop);
@@ -569,8 +663,9 @@ sshd__fwd_free(struct sshd_chan *ch)
 		ch->fd = -1;
 	}
 	if (ch->counted)
-		policy_stream_release(c->snap, c->pu, ch->up + ch->down,
-		    policy_now_ms());
+		policy_stream_release(c->snap, c->pu, ch->meter != NULL ? 0 :
+		    ch->up + ch->down, policy_now_ms());
+	free(ch->meter);
 	free(ch->pend);
 	free(ch->tx);
 }

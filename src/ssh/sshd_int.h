@@ -26,6 +26,7 @@ struct shell_store;
 struct ev;
 struct ev_timer;
 struct policy_snap;
+struct policy_meter;
 struct policy_user;
 struct fwd_lookup;
 struct net_connect;
@@ -101,6 +102,9 @@ struct sshd_chan {
 	size_t			 tx_len;
 	uint64_t		 up, down;
 	uint64_t		 t_start;
+	struct policy_meter	*meter;		/* NULL: no byte limits */
+	uint64_t		 throttle_us;	/* mono us to resume; 0 none */
+	int			 up_held;	/* client bytes wait in libssh */
 	/* session */
 	int			 has_pty;
 	int			 started;	/* shell or exec running */
@@ -144,6 +148,7 @@ struct sshd_conn {
 	/* channels */
 	struct sshd_chan	*chans;
 	size_t			 nchans;
+	uint64_t		 wake_us;	/* earliest throttle end; 0 */
 };
 
 /* sshd.c */
@@ -162,6 +167,9 @@ void	sshd__fwd_open(struct sshd_conn *c, ssh_message m);
 void	sshd__fwd_after_poll(struct sshd_chan *ch);
 void	sshd__fwd_free(struct sshd_chan *ch);
 void	sshd__fwd_sweep(struct sshd_chan *ch, uint64_t now);
+/* Throttled channels: resumes those due; returns the earliest wake (mono
+ * us) of those still waiting, or 0. */
+uint64_t sshd__fwd_throttle(struct sshd_chan *ch, uint64_t now_us);
 
 /* sshd_sess.c */
 void	sshd__sess_open(struct sshd_conn *c, ssh_message m);

@@ -669,3 +669,129 @@ def test_many_sessions_on_one_connection(env, tmp_path):
         m.terminate()
         m.wait(timeout=10)
     assert env.server.text().count("event=auth.success") == 1
+
+
+# ----- bandwidth limits and quotas on forwarded channels -----
+
+@pytest.fixture
+def source_server():
+    """Sends `size` bytes to each client once it sent a byte, then closes
+    (the forward's port probe sends nothing, so it costs no quota)."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(16)
+    ls.settimeout(0.2)
+    stop = threading.Event()
+    state = {"size": 0}
+
+    def handle(c):
+        with c:
+            try:
+                c.settimeout(30)
+                if c.recv(1):
+                    c.sendall(b"z" * state["size"])
+            except OSError:
+                pass
+
+    def loop():
+        while not stop.is_set():
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                continue
+            threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    state["port"] = ls.getsockname()[1]
+    yield state
+    stop.set()
+    t.join()
+    ls.close()
+
+
+def fetch_all(port, timeout=60):
+    c = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    c.sendall(b"g")
+    got = 0
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        got += len(d)
+    c.close()
+    return got
+
+
+# 800 kbit/s = 100 000 B/s (burst 5 000 B): 200 000 bytes cannot arrive
+# in under 1 s. Only this generous lower bound is asserted.
+@pytest.mark.parametrize("where,cfg", [
+    ("user", "max_bandwidth_kbps = 800\n"),
+    ("user", "max_aggregate_bandwidth_kbps = 800\n"),
+    ("limits", "max_bandwidth_mbps = 1\n"),    # 125 000 B/s
+])
+def test_forward_throttled(env, source_server, where, cfg):
+    source_server["size"] = 200000
+    if where == "user":
+        env.start(env.user(keys=[pub(env.key)], more=cfg))
+    else:
+        env.start(env.user(keys=[pub(env.key)]), limits=cfg)
+    lport = free_port()
+    f = Forward(env, ["-L", "%d:127.0.0.1:%d" % (lport, source_server["port"])],
+                env.key)
+    try:
+        f.wait_port(lport)
+        t0 = time.time()
+        got = fetch_all(lport)
+        took = time.time() - t0
+    finally:
+        f.close()
+    assert got == 200000
+    assert took >= 1.0, took
+
+
+def test_forward_throttled_upload(env, echo_server):
+    # Client -> target is metered too: 100 000 bytes up and their echo
+    # down share the 100 000 B/s of one channel's meter.
+    env.start(env.user(keys=[pub(env.key)], more="max_bandwidth_kbps = 800\n"))
+    lport = free_port()
+    f = Forward(env, ["-L", "%d:127.0.0.1:%d" % (lport, echo_server)], env.key)
+    try:
+        f.wait_port(lport)
+        c = socket.create_connection(("127.0.0.1", lport), timeout=60)
+        t0 = time.time()
+        c.sendall(b"u" * 100000)
+        c.shutdown(socket.SHUT_WR)
+        got = b""
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            got += d
+        took = time.time() - t0
+        c.close()
+    finally:
+        f.close()
+    assert got == b"u" * 100000 + b"bye"
+    assert took >= 1.0, took
+
+
+def test_forward_quota_cuts_stream(env, source_server):
+    source_server["size"] = 1000000
+    env.start(env.user(keys=[pub(env.key)],
+                       more="[users.quotas]\ndaily_bandwidth_bytes = 100000\n"))
+    lport = free_port()
+    f = Forward(env, ["-L", "%d:127.0.0.1:%d" % (lport, source_server["port"])],
+                env.key)
+    try:
+        f.wait_port(lport)
+        assert fetch_all(lport) == 100000 - 1     # 1 byte went up
+        env.server.wait_log("event=quota.exceeded proto=ssh")
+        env.server.wait_log("outcome=quota")
+    finally:
+        f.close()
+    # The next channel is refused at admission.
+    r = env.run(env.ssh_args(env.key, ["-W", "127.0.0.1:%d" % source_server["port"]]),
+                stdin=subprocess.PIPE, timeout=30)
+    assert r.returncode == 255
+    env.server.wait_log("daily bandwidth quota exceeded")
