@@ -88,10 +88,10 @@ static const struct cfg__key server_keys[] = {
 	KU64(S, connect_retry_delay_ms, 1000, "Initial delay between "
 	    "connect retries"),
 	KOP(S, bookmarks_path, "Bookmark JSON file"),
-	KU64(S, ssh_keepalive_interval_secs, 15, "SSH keepalive interval; "
-	    "0 disables"),
+	KU64(S, ssh_keepalive_interval_secs, 15, "Seconds of client silence "
+	    "before an SSH keepalive request; 0 disables"),
 	KU32(S, ssh_keepalive_max, 3, "Unanswered keepalives before "
-	    "disconnect"),
+	    "disconnect; 0 = never disconnect"),
 	KU64R(S, ssh_auth_timeout, 120, 10, 600, "Seconds from accept to "
 	    "successful SSH authentication"),
 	KU32R(S, workers, 0, 0, 256, "Data-plane worker threads (event "

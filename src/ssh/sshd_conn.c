@@ -250,6 +250,53 @@ conn_poll_ms(const struct sshd_conn *c)
 	return ms < SSHD_POLL_MS ? (int)ms : SSHD_POLL_MS;
 }
 
+/*
+ * Keepalives: when nothing at all came from the peer for
+ * server.ssh_keepalive_interval_secs, send the global request
+ * keepalive@openssh.com with want_reply (clients answer with
+ * REQUEST_FAILURE); after server.ssh_keepalive_max such intervals in a row
+ * without a packet from the peer, close. Any packet counts as an answer,
+ * as with OpenSSH's ClientAlive*. libssh keeps one global request
+ * outstanding: a call while the last one is unanswered only polls, and
+ * the call after an answer only collects it, hence the second call.
+ * Returns 0, or -1 when the connection must close.
+ */
+static int
+conn_keepalive(struct sshd_conn *c)
+{
+	const struct cfg_server *sv = &c->snap->cfg->server;
+	uint64_t now = ev_now_ms(c->loop);
+
+	/* Only after login: OpenSSH clients treat a global request during
+	 * user authentication as a protocol error. */
+	if (sv->ssh_keepalive_interval_secs == 0 || !atomic_load(&c->authed))
+		return 0;
+	if (c->ka_next_ms == 0) {
+		c->ka_seen = c->rx.in_packets;
+		c->ka_next_ms = now + sv->ssh_keepalive_interval_secs * 1000;
+		return 0;
+	}
+	if (now < c->ka_next_ms)
+		return 0;
+	c->ka_next_ms = now + sv->ssh_keepalive_interval_secs * 1000;
+	if (c->rx.in_packets != c->ka_seen) {	/* the peer is alive */
+		c->ka_seen = c->rx.in_packets;
+		c->ka_missed = 0;
+		return 0;
+	}
+	if (sv->ssh_keepalive_max > 0 &&
+	    c->ka_missed >= sv->ssh_keepalive_max) {
+		log_info("event=keepalive.timeout proto=ssh peer=%s user=%s "
+		    "missed=%u", c->peer_str, c->user, c->ka_missed);
+		sshd__conn_close(c, "keepalive timeout");
+		return -1;
+	}
+	(void)ssh_send_keepalive(c->s);
+	(void)ssh_send_keepalive(c->s);
+	c->ka_missed++;
+	return 0;
+}
+
 /* Runs the connection after the key exchange. */
 static void
 conn_run(struct sshd_conn *c)
@@ -257,6 +304,7 @@ conn_run(struct sshd_conn *c)
 	uint64_t grace_ms, next_sweep = 0;
 
 	grace_ms = c->snap->cfg->server.ssh_auth_timeout * 1000;
+	ssh_set_counters(c->s, NULL, &c->rx);
 	for (;;) {
 		if (atomic_load(&c->stop))
 			break;
@@ -279,6 +327,8 @@ conn_run(struct sshd_conn *c)
 			break;
 		}
 		conn_after_poll(c, &next_sweep);
+		if (conn_keepalive(c) != 0)
+			break;
 	}
 }
 

@@ -149,6 +149,11 @@ struct sshd_conn {
 	struct sshd_chan	*chans;
 	size_t			 nchans;
 	uint64_t		 wake_us;	/* earliest throttle end; 0 */
+	/* keepalives (server.ssh_keepalive_*) */
+	struct ssh_counter_struct rx;		/* packets from the peer */
+	uint64_t		 ka_seen;	/* rx.in_packets last check */
+	uint64_t		 ka_next_ms;	/* next check; 0 = off */
+	uint32_t		 ka_missed;	/* sent without any answer */
 };
 
 /* sshd.c */

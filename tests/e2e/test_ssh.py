@@ -6,6 +6,7 @@ import hashlib
 import http.server
 import os
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -795,3 +796,42 @@ def test_forward_quota_cuts_stream(env, source_server):
                 stdin=subprocess.PIPE, timeout=30)
     assert r.returncode == 255
     env.server.wait_log("daily bandwidth quota exceeded")
+
+
+# ----- keepalives -----
+
+def test_keepalive_live_client_stays(env, echo_server):
+    env.start(env.user(keys=[pub(env.key)]),
+              server_extra="ssh_keepalive_interval_secs = 1\nssh_keepalive_max = 2")
+    lport = free_port()
+    f = Forward(env, ["-v", "-L", "%d:127.0.0.1:%d" % (lport, echo_server)], env.key)
+    try:
+        f.wait_port(lport)
+        time.sleep(5)       # several intervals with nothing to send
+        assert f.proc.poll() is None
+        c = socket.create_connection(("127.0.0.1", lport), timeout=20)
+        c.sendall(b"still here")
+        assert c.recv(100) == b"still here"
+        c.close()
+    finally:
+        err = f.close()
+    # The client saw (and answered) the server's keepalives.
+    assert err.count("rtype keepalive@openssh.com want_reply 1") >= 2, err
+    assert "keepalive.timeout" not in env.server.text()
+
+
+def test_keepalive_unanswered_closes(env):
+    env.start(env.user(keys=[pub(env.key)]),
+              server_extra="ssh_keepalive_interval_secs = 1\nssh_keepalive_max = 2")
+    lport = free_port()
+    f = Forward(env, ["-L", "%d:127.0.0.1:9" % lport], env.key)
+    try:
+        f.wait_port(lport)
+        env.server.wait_log("event=auth.success")
+        os.kill(f.proc.pid, signal.SIGSTOP)     # TCP stays up, no answers
+        env.server.wait_log("event=keepalive.timeout")
+        env.server.wait_log('reason="keepalive timeout"')
+    finally:
+        os.kill(f.proc.pid, signal.SIGKILL)
+        f.proc.wait()
+        f.proc.stderr.close()

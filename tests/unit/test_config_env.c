@@ -71,14 +71,14 @@ test_env_only_pending(void **state)
 {
 	char *env[] = {
 		"SKS5_SSH_LISTEN=127.0.0.1:2222", "SKS5_PASSWORD_HASH=" HASH,
-		"SKS5_SSH_KEEPALIVE_MAX=5", NULL
+		"SKS5_ARGON2_TIME_COST=5", NULL
 	};
 	struct cfg_diag d;
 
 	(void)state;
 	assert_null(env_load(env, 0, &d));
-	assert_true(has_error(&d, "env SKS5_SSH_KEEPALIVE_MAX: "
-	    "'server.ssh_keepalive_max' is not implemented yet (issue #5); "
+	assert_true(has_error(&d, "env SKS5_ARGON2_TIME_COST: "
+	    "'security.argon2_time_cost' is not implemented yet (issue #5); "
 	    "remove it to continue"));
 	assert_int_equal(d.nerrors, 1);
 	cfg_diag_cleanup(&d);
@@ -385,8 +385,8 @@ test_set_errors(void **state)
 	assert_true(set_fails("users.1.username=bob",
 	    "user \"bob\" needs password_hash", 1));
 	/* Pending keys are rejected from --set too. */
-	assert_true(set_fails("server.ssh_keepalive_max=5",
-	    "--set server.ssh_keepalive_max: 'server.ssh_keepalive_max' is "
+	assert_true(set_fails("security.argon2_time_cost=5",
+	    "--set security.argon2_time_cost: 'security.argon2_time_cost' is "
 	    "not implemented yet (issue #5); remove it to continue", 0));
 	assert_true(set_fails("webhooks.0.url=https://x.test/", "is "
 	    "not implemented yet (management plane)", 0));
@@ -461,7 +461,7 @@ test_pending_table(void **state)
 	assert_int_equal(cfg_key_pending("limits.max_auth_attempts"), 0);
 	assert_int_equal(cfg_key_pending("server.ssh_listen"), 0);
 	assert_int_equal(cfg_key_pending("users.authorized_keys"), 0);
-	assert_int_equal(cfg_key_pending("server.ssh_keepalive_max"), 5);
+	assert_int_equal(cfg_key_pending("server.ssh_keepalive_max"), 0);
 	assert_int_equal(cfg_key_pending("upstream_proxy.url"), 0);
 	assert_int_equal(cfg_key_pending("users.upstream_proxy"), 0);
 	assert_int_equal(cfg_key_pending("server.socks5_tls_cert"), 0);
