@@ -65,8 +65,8 @@ static const struct cfg__key server_keys[] = {
 	    "disables SSH"),
 	KOS(S, socks5_listen, 0, "Standalone SOCKS5 listener host:port; "
 	    "absent disables it"),
-	KP(S, host_key_path, "host_key", "Ed25519 host key file, created "
-	    "(mode 0600) when missing"),
+	KP(S, host_key_path, "host_key", "SSH host key file: Ed25519 created "
+	    "(mode 0600) when missing; an existing ECDSA or RSA key is used"),
 	KS(S, server_id, "SSH-2.0-sks5", 0, "SSH identification string; "
 	    "must start with SSH-2.0-"),
 	KS(S, banner, "Welcome to sks5", 0, "Pre-authentication banner"),

@@ -123,6 +123,98 @@ out:
 	return rc;
 }
 
+/* Smallest RSA host key accepted (bits). */
+#define SSHD_RSA_MIN_BITS	2048
+
+/* Reads a big-endian length field of an SSH wire blob. */
+static int
+blob_field(const unsigned char *b, size_t len, size_t *off, size_t *flen)
+{
+	uint32_t n;
+
+	if (len - *off < 4)
+		return -1;
+	n = (uint32_t)b[*off] << 24 | (uint32_t)b[*off + 1] << 16 |
+	    (uint32_t)b[*off + 2] << 8 | b[*off + 3];
+	*off += 4;
+	if (n > len - *off)
+		return -1;
+	*flen = n;
+	return 0;
+}
+
+/* Modulus size of an RSA key in bits (0 when it cannot be read): the
+ * public blob is string "ssh-rsa", mpint e, mpint n. */
+static unsigned
+rsa_bits(ssh_key key)
+{
+	unsigned char blob[4096];
+	char *b64 = NULL;
+	size_t len = 0, off = 0, f = 0, i;
+	unsigned bits = 0;
+
+	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK)
+		return 0;
+	if (sodium_base642bin(blob, sizeof(blob), b64, strlen(b64), NULL,
+	    &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+		goto out;
+	if (blob_field(blob, len, &off, &f) != 0)	/* type */
+		goto out;
+	off += f;
+	if (blob_field(blob, len, &off, &f) != 0)	/* e */
+		goto out;
+	off += f;
+	if (blob_field(blob, len, &off, &f) != 0 || f == 0)	/* n */
+		goto out;
+	for (i = 0; i < f && blob[off + i] == 0; i++)
+		;
+	if (i < f) {
+		bits = (unsigned)(f - i - 1) * 8;
+		for (f = blob[off + i]; f != 0; f >>= 1)
+			bits++;
+	}
+out:
+	ssh_string_free_char(b64);
+	return bits;
+}
+
+/*
+ * Accepts the host key types sks5 offers: Ed25519, ECDSA (P-256/384/521)
+ * and RSA of at least SSHD_RSA_MIN_BITS (signed with rsa-sha2-256/512
+ * only, never SHA-1 ssh-rsa: see SSHD_HOSTKEY_ALGS).
+ */
+static int
+hostkey_check(const char *path, ssh_key key, char *err, size_t errlen)
+{
+	enum ssh_keytypes_e t = ssh_key_type(key);
+	unsigned bits;
+
+	switch (t) {
+	case SSH_KEYTYPE_ED25519:
+	case SSH_KEYTYPE_ECDSA_P256:
+	case SSH_KEYTYPE_ECDSA_P384:
+	case SSH_KEYTYPE_ECDSA_P521:
+		break;
+	case SSH_KEYTYPE_RSA:
+		if ((bits = rsa_bits(key)) < SSHD_RSA_MIN_BITS) {
+			snprintf(err, errlen, "host key %s: RSA key of %u "
+			    "bits, at least %u needed", path, bits,
+			    SSHD_RSA_MIN_BITS);
+			return ERR_INVAL;
+		}
+		break;
+	default:
+		snprintf(err, errlen, "host key %s: unsupported type %s (use "
+		    "Ed25519, ECDSA or RSA)", path, ssh_key_type_to_char(t) !=
+		    NULL ? ssh_key_type_to_char(t) : "unknown");
+		return ERR_INVAL;
+	}
+	log_info("event=hostkey.loaded path=\"%s\" type=%s", path,
+	    t == SSH_KEYTYPE_RSA ? "rsa-sha2-512,rsa-sha2-256" :
+	    ssh_key_type_to_char(t));
+	return 0;
+}
+
 /* Loads the host key, creating it first when the file is missing. */
 static int
 hostkey_load(const char *path, ssh_key *out, char *err, size_t errlen)
@@ -145,6 +237,11 @@ hostkey_load(const char *path, ssh_key *out, char *err, size_t errlen)
 	    SSH_OK) {
 		snprintf(err, errlen, "cannot read the host key %s", path);
 		return ERR_IO;
+	}
+	if (hostkey_check(path, *out, err, errlen) != 0) {
+		ssh_key_free(*out);
+		*out = NULL;
+		return ERR_INVAL;
 	}
 	return 0;
 }

@@ -835,3 +835,68 @@ def test_keepalive_unanswered_closes(env):
         os.kill(f.proc.pid, signal.SIGKILL)
         f.proc.wait()
         f.proc.stderr.close()
+
+
+# ----- host key types -----
+
+def host_key_at(env, kind, bits=None, fmt=None):
+    """Puts an existing key of that type where host_key_path points."""
+    (env.tmp / "keys").mkdir(exist_ok=True)
+    hk = env.tmp / "keys" / "host_key"
+    cmd = ["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", str(hk)]
+    if bits:
+        cmd += ["-b", str(bits)]
+    if fmt:
+        cmd += ["-m", fmt]
+    subprocess.run(cmd, check=True, timeout=120)
+    return pub(hk)
+
+
+@pytest.mark.parametrize("kind,bits,fmt,alg", [
+    ("ecdsa", 256, None, "ecdsa-sha2-nistp256"),
+    ("ecdsa", 384, "PEM", "ecdsa-sha2-nistp384"),
+    ("rsa", 3072, None, "rsa-sha2-512"),
+    ("rsa", 3072, "PEM", "rsa-sha2-256"),
+])
+def test_host_key_types(env, kind, bits, fmt, alg):
+    hk_pub = host_key_at(env, kind, bits, fmt)
+    env.start(env.user(keys=[pub(env.key)]))
+    env.server.wait_log("event=hostkey.loaded")
+    assert "event=hostkey.created" not in env.server.text()
+    kh = env.tmp / "known_hosts"
+    kh.write_text("[127.0.0.1]:%d %s\n" % (env.port, hk_pub))
+    args = [a for a in env.ssh_args(env.key)
+            if a not in ("UserKnownHostsFile=/dev/null", "StrictHostKeyChecking=no")]
+    args += ["-o", "UserKnownHostsFile=%s" % kh, "-o", "StrictHostKeyChecking=yes",
+             "-o", "HostKeyAlgorithms=%s" % alg]
+    # Drop the now-dangling "-o" flags left by the filter.
+    clean = []
+    for a in args:
+        if clean and clean[-1] == "-o" and a == "-o":
+            continue
+        clean.append(a)
+    r = env.run(clean, cmd="whoami", timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == b"alice"
+
+
+def test_rsa_host_key_never_sha1(env):
+    host_key_at(env, "rsa", 3072)
+    env.start(env.user(keys=[pub(env.key)]))
+    args = ["LogLevel=INFO" if a == "LogLevel=ERROR" else a
+            for a in env.ssh_args(env.key, ["-o", "HostKeyAlgorithms=ssh-rsa"])]
+    r = env.run(args, cmd="whoami", timeout=60)
+    assert r.returncode == 255
+    assert b"no matching host key type" in r.stderr, r.stderr
+    env.server.wait_log("event=kex.failure")
+    # An Ed25519 client offer does not match an RSA-only server either.
+    r = env.run(env.ssh_args(env.key, ["-o", "HostKeyAlgorithms=ssh-ed25519"]),
+                cmd="whoami", timeout=60)
+    assert r.returncode == 255
+
+
+def test_small_rsa_host_key_refused(tmp_path):
+    e = Env(tmp_path)
+    host_key_at(e, "rsa", 1024)
+    with pytest.raises(AssertionError, match="RSA key of 1024 bits"):
+        e.start(e.user(keys=[pub(e.key)]))
