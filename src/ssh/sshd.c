@@ -413,16 +413,7 @@ caps_allow(struct sshd *d, const struct sockaddr_storage *peer,
 static void
 conn_abort(struct sshd *d, struct sshd_conn *c)
 {
-	pthread_mutex_lock(&d->lock);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		d->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	d->nconns--;
-	pthread_cond_broadcast(&d->cond);
-	pthread_mutex_unlock(&d->lock);
+	sshd__conn_gone(d, c);
 	if (c->s != NULL)
 		ssh_free(c->s);	/* closes the fd if it took it */
 	else if (c->fd >= 0)
