@@ -122,7 +122,7 @@ test_round_trip_minimal(void **state)
 	assert_non_null(strstr(out, "\n# argon2_time_cost = 2\n"));
 	assert_non_null(strstr(out, "\nmax_connections = 1000\n"));
 	assert_non_null(strstr(out, "\n[shell]\nhostname = "));
-	assert_non_null(strstr(out, "\n# autocomplete = true\n"));
+	assert_non_null(strstr(out, "\nautocomplete = true\n"));
 	assert_non_null(strstr(out, "\nlevel = \"warn\"\n"));
 	round_trip(c, 0);
 	free(out);

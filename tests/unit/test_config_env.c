@@ -470,7 +470,7 @@ test_pending_table(void **state)
 	assert_int_equal(cfg_key_pending("security.ban_whitelist"), 0);
 	assert_int_equal(cfg_key_pending("security.rate_limit_max_users"), 7);
 	assert_int_equal(cfg_key_pending("shell.hostname"), 0);
-	assert_int_equal(cfg_key_pending("shell.autocomplete"), 6);
+	assert_int_equal(cfg_key_pending("shell.autocomplete"), 0);
 	assert_int_equal(cfg_key_pending("users.max_connections"), 0);
 	assert_int_equal(cfg_key_pending("users.max_bandwidth_kbps"), 0);
 	assert_int_equal(cfg_key_pending("users.role"), 7);
