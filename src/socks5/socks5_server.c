@@ -359,9 +359,27 @@ worker_accept_one(struct socks5_worker *w, int fd,
 	c->snap = policy_holder_get(w->env.policy);
 	c->t_start = ev_now_ms(w->loop);
 	if (w->tls != NULL) {
-		/* TLS listener: the state machine reads the plain side of
-		 * a terminator (net/tls.c); its handshake counts against
-		 * the same handshake timeout. */
+		/* TLS listener: the pre-auth gate runs before any TLS work,
+		 * so a refused client costs no handshake. No SOCKS5 reply
+		 * can reach a client before TLS, so every refusal (a ban
+		 * included) is a close at accept. */
+		enum policy_pre v = policy_preauth(c->snap,
+		    (const struct sockaddr *)peer, policy_now_ms());
+
+		if (v != POLICY_PRE_OK) {
+			log_info("event=connection.rejected proto=socks5 "
+			    "peer=%s tls=1 reason=%s", c->peer_str,
+			    policy_pre_str(v));
+			close(fd);
+			policy_snap_unref(c->snap);
+			buf_cleanup(&c->in);
+			free(c);
+			return;
+		}
+		c->preauth_held = 1;
+		/* The state machine reads the plain side of a terminator
+		 * (net/tls.c); its handshake counts against the same
+		 * handshake timeout. */
 		fd = net_tls_wrap(w->tls, fd,
 		    c->snap->cfg->limits.socks5_handshake_timeout * 1000,
 		    c->peer_str);
@@ -383,7 +401,8 @@ worker_accept_one(struct socks5_worker *w, int fd,
 	    conn_on_timer, c);
 	log_debug("event=accept proto=socks5 peer=%s", c->peer_str);
 	FLOW(c, "step=accept tls=%d", w->tls != NULL);
-	conn_gate(c);
+	if (w->tls == NULL)
+		conn_gate(c);	/* TLS: done before the terminator */
 }
 
 /* The listener is readable: accept up to a budget of connections. */

@@ -45,7 +45,7 @@ def make_pair(d, name, days_from=-1, days_to=30):
     return cp, kp
 
 
-def config(port, cert, key):
+def config(port, cert, key, sec=""):
     return """
 [server]
 socks5_listen = "127.0.0.1:%d"
@@ -60,11 +60,11 @@ connection_timeout = 3
 
 [security]
 ip_guard_enabled = false
-
+%s
 [[users]]
 username = "%s"
 password_hash = "%s"
-""" % (port, cert, key, USER, password_hash(PASSWORD))
+""" % (port, cert, key, sec, USER, password_hash(PASSWORD))
 
 
 @pytest.fixture
@@ -178,6 +178,80 @@ def test_silent_client_cut_at_handshake_timeout(tls_sks5):
         time.sleep(0.05)
     else:
         raise AssertionError("no handshake timeout logged:\n" + tls_sks5.text())
+
+
+def client_hello():
+    """The bytes of a TLS ClientHello, made without any socket."""
+    ctx = ssl.create_default_context()
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = out.read()
+    assert hello[:1] == b"\x16"       # handshake record
+    return hello
+
+
+def read_to_eof(s):
+    got = b""
+    for _ in range(100):
+        try:
+            d = s.recv(4096)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not d:
+            break
+        got += d
+    return got
+
+
+def test_banned_client_closed_before_tls(tmp_path):
+    cert, key = make_pair(tmp_path, "good")
+    port = free_port()
+    srv = Server(tmp_path, config(port, cert, key,
+                                  "ban_threshold = 2\nban_window = 60\n"
+                                  "ban_duration = 60\n"))
+    srv.port, srv.cert = port, cert
+    srv.wait_port(port)
+    try:
+        # A ClientHello before the ban gets a ServerHello.
+        p = socket.create_connection(("127.0.0.1", port), timeout=10)
+        p.sendall(client_hello())
+        assert p.recv(1) == b"\x16"
+        p.close()
+        # Two failed logins over TLS ban 127.0.0.1.
+        u, bad = USER.encode(), b"wrong"
+        for _ in range(2):
+            c = tls_client(srv)
+            c.sendall(b"\x05\x01\x02")
+            assert recv_exact(c, 2) == b"\x05\x02"
+            c.sendall(b"\x01" + bytes([len(u)]) + u + bytes([len(bad)]) + bad)
+            assert recv_exact(c, 2) == b"\x01\x01"
+            c.close()
+        srv.wait_log("event=ban.created")
+        # Banned: the same ClientHello gets no byte back, only a close.
+        before = srv.text().count("event=tls.handshake_failed")
+        p = socket.create_connection(("127.0.0.1", port), timeout=10)
+        try:
+            p.sendall(client_hello())
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        assert read_to_eof(p) == b""
+        p.close()
+        srv.wait_log("tls=1 reason=banned")
+        assert srv.text().count("event=tls.handshake_failed") == before
+        # Another address still gets TLS and SOCKS5.
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10,
+                                       source_address=("127.0.0.2", 0))
+        ctx = ssl.create_default_context(cafile=str(cert))
+        c = ctx.wrap_socket(raw, server_hostname="localhost")
+        c.sendall(b"\x05\x01\x02")
+        assert recv_exact(c, 2) == b"\x05\x02"
+        c.close()
+    finally:
+        assert srv.stop() == 0
 
 
 def run_sks5(tmp_path, cert, key, *args):
