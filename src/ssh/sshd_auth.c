@@ -30,6 +30,7 @@
 #include "core/util.h"
 #include "policy/acl.h"
 #include "policy/authcache.h"
+#include "policy/events.h"
 #include "policy/policy.h"
 #include "policy/snap.h"
 
@@ -168,6 +169,23 @@ login_gate(struct sshd_conn *c, char *why, size_t wl)
 	return ERR_DENIED;
 }
 
+/* Publishes an auth event (audit log, metrics): the user name as the
+ * client sent it and the method; never a secret. */
+static void
+emit_auth(const struct sshd_conn *c, int ok, const char *method,
+    const char *reason)
+{
+	struct auth_event ev;
+
+	ev.success = ok;
+	ev.proto = "ssh";
+	ev.user = c->user;
+	ev.source = c->peer_str;
+	ev.method = method != NULL ? method : "none";
+	ev.reason = reason;
+	auth_emit(&ev);
+}
+
 /* Appends a method name to the label of the login. */
 static void
 label_add(struct sshd_conn *c, const char *name)
@@ -212,6 +230,7 @@ auth_progress(struct sshd_conn *c, ssh_message m, unsigned bits,
 	}
 	log_info("event=auth.success proto=ssh peer=%s user=%s method=%s",
 	    c->peer_str, c->user, c->method);
+	emit_auth(c, 1, c->method, NULL);
 }
 
 /* Sends the held failure reply (after the delay). */
@@ -261,6 +280,7 @@ auth_fail(struct sshd_conn *c, ssh_message m, int counted, const char *why)
 	log_info("event=auth.failure proto=ssh peer=%s user=%s attempt=%u "
 	    "reason=\"%s\"", c->peer_str, c->user[0] ? c->user : "-",
 	    c->failures, why);
+	emit_auth(c, 0, c->attempt, why);
 	if (policy_auth_failed(c->snap, (const struct sockaddr *)&c->peer,
 	    policy_now_ms()))
 		log_info("event=ban.created peer=%s duration_s=%llu",
@@ -602,6 +622,7 @@ auth_pubkey(struct sshd_conn *c, ssh_message m, int known)
 	char why[128];
 	int rc;
 
+	c->attempt = cert ? "certificate" : "publickey";
 	if (state == SSH_PUBLICKEY_STATE_WRONG ||
 	    state == SSH_PUBLICKEY_STATE_ERROR || key == NULL) {
 		auth_fail(c, m, 1, "bad public key signature");
@@ -707,6 +728,20 @@ sshd__auth_message(struct sshd_conn *c, ssh_message m)
 		known = c->pu != NULL;
 	else
 		known = user_setup(c, ssh_message_auth_user(m));
+	switch (ssh_message_subtype(m)) {
+	case SSH_AUTH_METHOD_PASSWORD:
+		c->attempt = "password";
+		break;
+	case SSH_AUTH_METHOD_PUBLICKEY:
+		c->attempt = "publickey";
+		break;
+	case SSH_AUTH_METHOD_INTERACTIVE:
+		c->attempt = "keyboard-interactive";
+		break;
+	default:
+		c->attempt = "none";
+		break;
+	}
 	if (known < 0) {
 		auth_fail(c, m, 1, "user name changed during authentication");
 		return;

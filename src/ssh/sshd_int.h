@@ -144,6 +144,7 @@ struct sshd_conn {
 	int			 no_fwd, no_pty;
 	char			*permitopen;
 	char			 method[64];
+	const char		*attempt;	/* method of the attempt */
 	char			 fingerprint[80];	/* "SHA256:..." */
 	/* channels */
 	struct sshd_chan	*chans;
