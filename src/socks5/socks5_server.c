@@ -151,9 +151,8 @@ conn_free(struct s5_conn *c)
 
 		socks5_udp_bytes(c->udp, &up, &down);
 		conn_emit(c, STREAM_END, up, down, "closed", 0);
-		/* Datagrams have no meter: their bytes reach the quota
-		 * counters when the association ends. */
-		c->unmetered += up + down;
+		/* Metered datagrams were charged as they passed. */
+		c->unmetered += socks5_udp_unmetered(c->udp);
 	}
 	socks5_udp_free(c->udp);
 	if (c->relay != NULL) {

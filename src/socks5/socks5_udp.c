@@ -96,11 +96,15 @@ struct socks5_udp {
 	uint64_t		 t_start;
 	struct ev_timer		*timer;
 	int			 counted;	/* holds a udp_sessions slot */
+	struct policy_meter	 meter;	/* bandwidth buckets and quotas */
+	int			 metered;	/* 0: no limit applies */
+	int			 ended;		/* p.end() called */
 	struct socks5_udp_scratch *sc;
 	/* Totals for the closing log line. */
 	uint64_t		 n_up, n_down, b_up, b_down;
 	uint64_t		 drop_foreign, drop_frag, drop_bad, drop_size;
 	uint64_t		 drop_denied, drop_limit, drop_pending;
+	uint64_t		 drop_bw, drop_quota;
 };
 
 /* Rewrites a v4-mapped IPv6 address as plain IPv4. */
@@ -239,6 +243,46 @@ udp_flush(struct udp_batch *b, struct mmsghdr *msgs)
 static int
 udp_out_fd(struct socks5_udp *u, int family);
 
+/*
+ * Charges one datagram of len payload bytes to the meter (bandwidth
+ * buckets, quotas), all or nothing: 1 when it may go, 0 when it is
+ * dropped (a datagram is never queued for tokens). A used-up quota ends
+ * the association, as it ends a TCP relay.
+ */
+static int
+udp_meter_take(struct socks5_udp *u, size_t len)
+{
+	uint64_t wait_us = 0;
+	int64_t now_ms;
+	size_t g;
+
+	if (!u->metered)
+		return 1;
+	now_ms = policy_now_ms();
+	g = policy_meter_grant(&u->meter, len > 0 ? len : 1,
+	    policy_mono_us(), now_ms, &wait_us);
+	if (g >= len) {
+		policy_meter_settle(&u->meter, g, len, now_ms);
+		return 1;
+	}
+	policy_meter_settle(&u->meter, g, 0, now_ms);
+	if (wait_us == 0) {	/* a quota, not a bucket, said no */
+		u->drop_quota++;
+		if (g == 0 && !u->ended) {
+			u->ended = 1;
+			log_info("event=quota.exceeded proto=socks5-udp "
+			    "peer=%s user=%s reason=\"%s\" msg=\"association "
+			    "ended at the limit\"", u->p.peer_str,
+			    u->p.user->cfg->username, u->meter.why != NULL ?
+			    u->meter.why : "quota");
+			u->p.end(u->p.arg, "quota");
+		}
+		return 0;
+	}
+	u->drop_bw++;
+	return 0;
+}
+
 /* Queues one payload for the destination's socket, flushing a full or
  * differently addressed batch first. */
 static void
@@ -250,6 +294,8 @@ udp_batch_add(struct socks5_udp *u, struct udp_batch *b, struct udp_dest *d,
 	int fd;
 
 	if ((fd = udp_out_fd(u, d->addr.ss_family)) < 0)
+		return;
+	if (!udp_meter_take(u, len))
 		return;
 	if (b->n > 0 && (b->fd != fd || b->n == UDP_BATCH))
 		udp_flush(b, sc->out);
@@ -594,6 +640,8 @@ udp_on_remote(struct ev *loop, int fd, unsigned revents, void *arg)
 				u->drop_size++;
 				continue;
 			}
+			if (!udp_meter_take(u, len))
+				continue;
 			if (socks5_put_udp_header(sc->hdr[b.n],
 			    sizeof(sc->hdr[b.n]),
 			    (const struct sockaddr *)&sc->from[i], &hl) != 0)
@@ -671,6 +719,9 @@ udp_on_timer(struct ev *loop, struct ev_timer *t, void *arg)
 		return;
 	}
 	u->timer = NULL;
+	if (u->ended)
+		return;
+	u->ended = 1;
 	u->p.end(u->p.arg, "udp_relay_timeout");
 }
 
@@ -772,6 +823,8 @@ socks5_udp_new(const struct socks5_udp_params *p,
 		goto fail;
 	}
 	u->sc = scratch_get(p->scratch, u->max_dgram + UDP_HDR_ROOM + 1);
+	u->metered = policy_meter_init(&u->meter, p->snap, p->user,
+	    policy_mono_us());
 	u->timer = ev_timer_add(p->loop, u->timeout_ms, udp_on_timer, u);
 	atomic_fetch_add(&p->user->state->streams, 1);
 	atomic_fetch_add(&p->snap->state->streams_total, 1);
@@ -794,6 +847,12 @@ socks5_udp_bytes(const struct socks5_udp *u, uint64_t *up, uint64_t *down)
 	*down = u->b_down;
 }
 
+uint64_t
+socks5_udp_unmetered(const struct socks5_udp *u)
+{
+	return u->metered ? 0 : u->b_up + u->b_down;
+}
+
 /* Ends an association. */
 void
 socks5_udp_free(struct socks5_udp *u)
@@ -808,7 +867,8 @@ socks5_udp_free(struct socks5_udp *u)
 		    "bytes_down=%llu destinations=%zu dropped_denied=%llu "
 		    "dropped_foreign=%llu dropped_frag=%llu dropped_bad=%llu "
 		    "dropped_size=%llu dropped_limit=%llu "
-		    "dropped_pending=%llu duration_ms=%llu", u->p.peer_str,
+		    "dropped_pending=%llu dropped_bandwidth=%llu "
+		    "dropped_quota=%llu duration_ms=%llu", u->p.peer_str,
 		    u->p.user->cfg->username, (unsigned long long)u->n_up,
 		    (unsigned long long)u->n_down,
 		    (unsigned long long)u->b_up,
@@ -820,6 +880,8 @@ socks5_udp_free(struct socks5_udp *u)
 		    (unsigned long long)u->drop_size,
 		    (unsigned long long)u->drop_limit,
 		    (unsigned long long)u->drop_pending,
+		    (unsigned long long)u->drop_bw,
+		    (unsigned long long)u->drop_quota,
 		    (unsigned long long)(ev_now_ms(u->p.loop) - u->t_start));
 	if (u->timer != NULL)
 		ev_timer_cancel(u->p.loop, u->timer);

@@ -80,6 +80,11 @@ int	socks5_udp_new(const struct socks5_udp_params *p,
 void	socks5_udp_bytes(const struct socks5_udp *u, uint64_t *up,
 	    uint64_t *down);
 
+/* Payload bytes not yet counted into the user's bandwidth quotas: 0 when
+ * a meter charged every datagram as it passed (a bandwidth limit or
+ * quota applies), else every byte, for policy_stream_release(). */
+uint64_t socks5_udp_unmetered(const struct socks5_udp *u);
+
 /* Ends the association: logs its totals, closes its sockets, cancels
  * pending lookups. NULL is a no-op. */
 void	socks5_udp_free(struct socks5_udp *u);

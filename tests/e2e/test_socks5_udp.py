@@ -23,7 +23,7 @@ def has_ipv6():
         return False
 
 
-def config(listen, guard=False, limits="", extra="", sec=""):
+def config(listen, guard=False, limits="", extra="", sec="", user=""):
     return """
 [server]
 socks5_listen = "%s"
@@ -47,8 +47,9 @@ log_denied_connections = true
 [[users]]
 username = "%s"
 password_hash = "%s"
+%s
 """ % (listen, limits, "true" if guard else "false", sec, extra, USER,
-       password_hash(PASSWORD))
+       password_hash(PASSWORD), user)
 
 
 @pytest.fixture
@@ -442,3 +443,88 @@ def test_udp_association_counts_as_a_stream(sks5):
     c3, rep, _ = associate(s)
     assert rep == 0
     c3.close()
+
+
+def burst(u, bnd, port, n, size):
+    """Sends n datagrams of size bytes at once, then collects the echoes
+    until 0.7 s pass without one. Returns how many came back."""
+    for i in range(n):
+        u.sendto(udp_header("127.0.0.1", port) + bytes([i % 256]) * size,
+                 tuple(bnd))
+    got = 0
+    u.settimeout(0.7)
+    try:
+        for _ in range(n):
+            u.recv(70000)
+            got += 1
+    except socket.timeout:
+        pass
+    finally:
+        u.settimeout(5)
+    return got
+
+
+@pytest.mark.parametrize("where", ["server", "user"])
+def test_udp_bandwidth_limit_drops_over_budget(sks5, echo, where):
+    # 1 Mbit/s: 125000 B/s, a burst of 6250 bytes. 200 datagrams of
+    # 1000 bytes sent at once cannot all fit; the excess is dropped (not
+    # queued) and counted, and what passes still comes back.
+    if where == "server":
+        s = sks5(limits="max_bandwidth_mbps = 1\n")
+    else:
+        s = sks5(user="max_bandwidth_kbps = 1000\n")
+    e = echo()
+    c, rep, bnd = associate(s)
+    assert rep == 0
+    u = client_sock()
+    got = burst(u, bnd, e.port, 200, 1000)
+    # The datagrams out used the burst; their echoes may find it empty.
+    assert 0 < len(e.seen) < 200
+    assert got <= len(e.seen)
+    # Nothing was queued: once the bucket refilled, one round trip works.
+    u.sendto(udp_header("127.0.0.1", e.port) + b"after", tuple(bnd))
+    assert parse_reply(u.recv(70000))[2] == b"re:after"
+    c.close()
+    assert counter(s, "dropped_bandwidth") > 0
+    assert counter(s, "datagrams_up") == len(e.seen)
+    u.close()
+
+
+def test_udp_without_limits_drops_nothing_for_bandwidth(sks5, echo):
+    s = sks5()
+    e = echo()
+    c, rep, bnd = associate(s)
+    assert rep == 0
+    u = client_sock()
+    for i in range(5):
+        u.sendto(udp_header("127.0.0.1", e.port) + b"x" * 1000, tuple(bnd))
+        parse_reply(u.recv(70000))
+    c.close()
+    assert counter(s, "dropped_bandwidth") == 0
+    u.close()
+
+
+def test_udp_quota_per_datagram_ends_association(sks5, echo):
+    # One round trip is 1000 bytes up and 1003 down ("re:" + payload):
+    # exactly the daily quota. The next datagram finds it used up: dropped,
+    # the association ends (its control connection closes) and a new one
+    # is refused.
+    s = sks5(user="[users.quotas]\ndaily_bandwidth_bytes = 2003\n")
+    e = echo()
+    c, rep, bnd = associate(s)
+    assert rep == 0
+    u = client_sock()
+    u.sendto(udp_header("127.0.0.1", e.port) + b"q" * 1000, tuple(bnd))
+    assert parse_reply(u.recv(70000))[2] == b"re:" + b"q" * 1000
+    u.sendto(udp_header("127.0.0.1", e.port) + b"over", tuple(bnd))
+    expect_nothing(u)
+    assert len(e.seen) == 1
+    c.settimeout(10)
+    assert c.recv(10) == b""          # control connection closed
+    c.close()
+    s.wait_log("event=quota.exceeded proto=socks5-udp")
+    assert counter(s, "dropped_quota") == 1
+    c, rep, _ = associate(s)
+    assert rep == 2
+    c.close()
+    u.close()
