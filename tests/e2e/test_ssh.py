@@ -829,8 +829,8 @@ def test_keepalive_unanswered_closes(env):
         f.wait_port(lport)
         env.server.wait_log("event=auth.success")
         os.kill(f.proc.pid, signal.SIGSTOP)     # TCP stays up, no answers
-        env.server.wait_log("event=keepalive.timeout")
-        env.server.wait_log('reason="keepalive timeout"')
+        env.server.wait_log("event=keepalive.timeout", timeout=30)
+        env.server.wait_log('reason="keepalive timeout"', timeout=30)
     finally:
         os.kill(f.proc.pid, signal.SIGKILL)
         f.proc.wait()
