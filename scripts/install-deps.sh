@@ -14,7 +14,7 @@ PKGS=(
 	libssl-dev libsodium-dev libjansson-dev libssh-dev libmicrohttpd-dev
 	libmaxminddb-dev libcurl4-openssl-dev
 	libcmocka-dev python3 python3-pytest
-	openssh-client curl oathtool iproute2 zsh fish
+	openssh-client curl oathtool iproute2 zsh fish ssh-audit
 	libmaxmind-db-writer-perl
 	python3-cryptography microsocks
 	clang libclang-rt-14-dev

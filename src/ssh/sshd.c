@@ -35,17 +35,17 @@
 #include "shell/shell.h"
 #include "ssh/sshd_int.h"
 
-/* Modern defaults (DESIGN.md): no SHA-1, no CBC, strict-kex is added by
- * libssh itself. */
+/* Modern defaults (DESIGN.md): no SHA-1, no CBC, no NIST-curve key
+ * exchange, MACs in encrypt-then-MAC mode only (ssh-audit reports no
+ * failure); strict-kex is added by libssh itself. */
 #define SSHD_DEF_KEX	"curve25519-sha256,curve25519-sha256@libssh.org," \
-	"ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521," \
 	"diffie-hellman-group16-sha512,diffie-hellman-group18-sha512," \
 	"diffie-hellman-group14-sha256"
 #define SSHD_DEF_CIPHERS "chacha20-poly1305@openssh.com," \
 	"aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr," \
 	"aes192-ctr,aes128-ctr"
 #define SSHD_DEF_MACS	"hmac-sha2-256-etm@openssh.com," \
-	"hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512"
+	"hmac-sha2-512-etm@openssh.com"
 #define SSHD_HOSTKEY_ALGS "ssh-ed25519,ecdsa-sha2-nistp256," \
 	"ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256"
 /* Stack of a connection thread: libssh, OpenSSL and the shell. */

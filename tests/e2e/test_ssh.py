@@ -837,6 +837,18 @@ def test_keepalive_unanswered_closes(env):
         f.proc.stderr.close()
 
 
+@pytest.mark.skipif(shutil.which("ssh-audit") is None,
+                    reason="ssh-audit not installed (scripts/install-deps.sh)")
+def test_ssh_audit_reports_no_failure(env):
+    env.start(env.user(keys=[pub(env.key)]))
+    r = subprocess.run(["ssh-audit", "-n", "-p", str(env.port), "127.0.0.1"],
+                       capture_output=True, text=True, timeout=120,
+                       stdin=subprocess.DEVNULL)
+    assert "[fail]" not in r.stdout, r.stdout
+    # 0: all good; 2: warnings only (its list predates strict-kex)
+    assert r.returncode in (0, 2), r.stdout
+
+
 # ----- host key types -----
 
 def host_key_at(env, kind, bits=None, fmt=None):
