@@ -16,6 +16,7 @@ import time
 import pytest
 
 from sks5_server import Server, free_port, password_hash
+from test_socks5 import echo_server  # noqa: F401 (fixture)
 
 USER, PASSWORD = "alice", "correct horse"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -531,40 +532,6 @@ def test_connect_failure_is_open_failure(env):
     assert r.returncode == 255
     assert b"forwarding failed" in r.stderr, r.stderr
     env.server.wait_log('reason="refused"')
-
-
-@pytest.fixture
-def echo_server():
-    """Echoes until the client half-closes, then answers 'bye' and closes."""
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(16)
-    ls.settimeout(0.2)
-    stop = threading.Event()
-
-    def handle(c):
-        with c:
-            while True:
-                d = c.recv(65536)
-                if not d:
-                    c.sendall(b"bye")
-                    return
-                c.sendall(d)
-
-    def loop():
-        while not stop.is_set():
-            try:
-                c, _ = ls.accept()
-            except OSError:
-                continue
-            threading.Thread(target=handle, args=(c,), daemon=True).start()
-
-    t = threading.Thread(target=loop, daemon=True)
-    t.start()
-    yield ls.getsockname()[1]
-    stop.set()
-    t.join()
-    ls.close()
 
 
 def test_half_close_both_ways(env, echo_server):
