@@ -7,7 +7,7 @@
 CC       ?= cc
 BUILD    ?= build
 SAN      ?= 0
-PKGS     := libsodium openssl jansson libmaxminddb libssh libmicrohttpd
+PKGS     := libsodium openssl jansson libmaxminddb libssh libmicrohttpd libcurl
 PYTHON   ?= /usr/bin/python3
 FUZZ_SECONDS ?= 30
 

@@ -4,10 +4,35 @@
  */
 #include "admin/admin_int.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
+#include "core/util.h"
+#include "obs/alert.h"
 #include "obs/obs.h"
+#include "obs/webhook.h"
 #include "policy/events.h"
+
+/* Alert firings handled per observation at most. */
+#define HOOK_FIRES_MAX	8
+
+void
+admin__emit(struct admin_sink *s, struct audit_ev *e)
+{
+	char type[64], *line = NULL;
+
+	snprintf(type, sizeof(type), "%s", audit_ev_type(e));
+	if ((line = audit_ev_dump(e)) == NULL)
+		return;
+	if (s->wh != NULL)
+		webhooks_put(s->wh, type, line);
+	if (s->audit != NULL)
+		(void)audit_put_take(s->audit, line);
+	else
+		free(line);
+}
 
 /* Audit event type of a stream event. */
 static const char *
@@ -49,7 +74,7 @@ admin__audit_stream(const struct stream_event *ev, void *arg)
 		audit_ev_str(e, "reason", ev->outcome);
 		audit_ev_int(e, "reply_code", ev->code);
 	}
-	(void)audit_put_ev(arg, e);
+	admin__emit(arg, e);
 }
 
 void
@@ -64,22 +89,82 @@ admin__audit_auth(const struct auth_event *ev, void *arg)
 	audit_ev_str(e, "method", ev->method);
 	if (!ev->success)
 		audit_ev_str(e, "reason", ev->reason);
-	(void)audit_put_ev(arg, e);
+	admin__emit(arg, e);
 }
 
 void
-admin__audit_reload(struct audit *a, int success, size_t users,
+admin__audit_reload(struct admin_sink *s, int success, size_t users,
     const char *error)
 {
 	struct audit_ev *e = NULL;
 
-	if (a == NULL)
+	if (s == NULL || (s->audit == NULL && s->wh == NULL))
 		return;
 	e = audit_ev_new("config.reload");
 	audit_ev_int(e, "users_count", (int64_t)users);
 	audit_ev_bool(e, "success", success);
 	audit_ev_str(e, "error", error);
-	(void)audit_put_ev(a, e);
+	admin__emit(s, e);
+}
+
+void
+admin__alert_fired(struct admin_sink *s, const struct alert_fire *f)
+{
+	struct audit_ev *e = audit_ev_new("alert.triggered");
+	char *line = NULL;
+	int id;
+
+	audit_ev_str(e, "alert", f->name);
+	audit_ev_str(e, "condition", f->condition);
+	audit_ev_int(e, "threshold", (int64_t)f->threshold);
+	audit_ev_int(e, "value", (int64_t)f->value);
+	audit_ev_int(e, "window_secs", (int64_t)f->window_secs);
+	if (f->user[0] != '\0')
+		audit_ev_str(e, "username", f->user);
+	log_warn("event=alert.triggered rule=\"%s\" condition=%s user=\"%s\" "
+	    "value=%llu threshold=%llu window_secs=%llu", f->name,
+	    f->condition, f->user, (unsigned long long)f->value,
+	    (unsigned long long)f->threshold,
+	    (unsigned long long)f->window_secs);
+	id = f->rule < s->nrules ? s->alert_hook[f->rule] : -1;
+	if (id >= 0 && s->wh != NULL) {
+		line = audit_ev_line(e);
+		if (line != NULL)
+			webhooks_put_direct(s->wh, id, line);
+		free(line);
+	}
+	admin__emit(s, e);
+}
+
+/* Feeds one observation to the alert engine and emits what fires. */
+static void
+hook_alert_observe(struct admin_sink *s, enum alert_input in,
+    const char *user, uint64_t amount)
+{
+	struct alert_fire f[HOOK_FIRES_MAX];
+	size_t n, i;
+
+	n = alerting_observe(s->alerts, in, user, amount,
+	    util_mono_ms() / 1000, f, HOOK_FIRES_MAX);
+	for (i = 0; i < n; i++)
+		admin__alert_fired(s, &f[i]);
+}
+
+void
+admin__alert_stream(const struct stream_event *ev, void *arg)
+{
+	if (ev->phase == STREAM_START)
+		hook_alert_observe(arg, ALERT_IN_CONN, ev->user, 1);
+	else if (ev->phase == STREAM_END)
+		hook_alert_observe(arg, ALERT_IN_BYTES, ev->user,
+		    ev->bytes_up + ev->bytes_down);
+}
+
+void
+admin__alert_auth(const struct auth_event *ev, void *arg)
+{
+	if (!ev->success)
+		hook_alert_observe(arg, ALERT_IN_AUTHFAIL, ev->user, 1);
 }
 
 void

@@ -7,12 +7,46 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "obs/alert.h"
 #include "obs/obs.h"
+#include "obs/webhook.h"
 #include "policy/events.h"
+
+/* Webhook dispatcher ([[webhooks]] and rules' webhook_url) and alert
+ * engine ([alerting]) into s. 0, or ERR_IO when the thread cannot start. */
+static int
+admin_plane_hooks(const struct cfg *cfg, struct admin_sink *s)
+{
+	const struct cfg_alerting *al = &cfg->alerting;
+	int direct = 0;
+	size_t i;
+
+	if (al->enabled && al->nrules > 0) {
+		s->alerts = alerting_new(al);
+		s->nrules = al->nrules;
+		s->alert_hook = xcalloc(al->nrules, sizeof(*s->alert_hook));
+		for (i = 0; i < al->nrules; i++) {
+			s->alert_hook[i] = -1;
+			direct |= al->rules[i].webhook_url != NULL;
+		}
+	}
+	if (cfg->nwebhooks == 0 && !direct)
+		return 0;
+	s->wh = webhooks_new(cfg->webhooks, cfg->nwebhooks, WEBHOOK_QUEUE_MAX);
+	for (i = 0; i < s->nrules; i++) {
+		if (al->rules[i].webhook_url != NULL)
+			s->alert_hook[i] = webhooks_add_direct(s->wh,
+			    al->rules[i].webhook_url);
+	}
+	if (webhooks_start(s->wh) != 0)
+		return ERR_IO;
+	log_info("event=webhook.start targets=%zu", cfg->nwebhooks);
+	return 0;
+}
 
 struct admin_plane {
 	struct admin_env	 env;
-	struct audit		*audit;
+	struct admin_sink	 sink;	/* audit file, webhooks, alerts */
 	struct admin_http	*metrics_http;
 	struct admin_http	*api_http;
 };
@@ -32,18 +66,26 @@ admin_plane_start(const struct cfg *cfg, struct policy_holder *policy,
 	p->env.reload_arg = arg;
 	p->env.start_ms = util_mono_ms();
 	if (lg->audit_log_path != NULL) {
-		p->audit = audit_new(lg->audit_log_path,
+		p->sink.audit = audit_new(lg->audit_log_path,
 		    lg->audit_max_size_mb * 1024 * 1024, lg->audit_max_files,
 		    AUDIT_QUEUE_MAX);
-		if (p->audit == NULL)
+		if (p->sink.audit == NULL)
 			goto fail;
-		(void)stream_hook_add(admin__audit_stream, p->audit);
-		(void)auth_hook_add(admin__audit_auth, p->audit);
 		log_info("event=audit.open path=\"%s\"", lg->audit_log_path);
+	}
+	if (admin_plane_hooks(cfg, &p->sink) != 0)
+		goto fail;
+	if (p->sink.audit != NULL || p->sink.wh != NULL) {
+		(void)stream_hook_add(admin__audit_stream, &p->sink);
+		(void)auth_hook_add(admin__audit_auth, &p->sink);
+	}
+	if (p->sink.alerts != NULL) {
+		(void)stream_hook_add(admin__alert_stream, &p->sink);
+		(void)auth_hook_add(admin__alert_auth, &p->sink);
 	}
 	if (cfg->metrics.enabled) {
 		p->env.metrics = metrics_new(cfg->metrics.max_metric_labels);
-		metrics_set_audit(p->env.metrics, p->audit);
+		metrics_set_audit(p->env.metrics, p->sink.audit);
 		(void)stream_hook_add(admin__metrics_stream, p->env.metrics);
 		(void)auth_hook_add(admin__metrics_auth, p->env.metrics);
 		p->metrics_http = admin_http_start(ADMIN_METRICS,
@@ -69,7 +111,7 @@ admin_plane_reloaded(struct admin_plane *p, int success, size_t users,
     const char *error)
 {
 	if (p != NULL)
-		admin__audit_reload(p->audit, success, users, error);
+		admin__audit_reload(&p->sink, success, users, error);
 }
 
 void
@@ -80,7 +122,10 @@ admin_plane_stop(struct admin_plane *p)
 	admin_http_stop(p->api_http);
 	admin_http_stop(p->metrics_http);
 	stream_hooks_clear();
-	audit_free(p->audit);
+	webhooks_free(p->sink.wh);
+	alerting_free(p->sink.alerts);
+	free(p->sink.alert_hook);
+	audit_free(p->sink.audit);
 	metrics_free(p->env.metrics);
 	free(p);
 }

@@ -41,10 +41,9 @@ static const struct {
 	{ "users.idle_warning_secs", 7 },
 	{ "groups.idle_warning_secs", 7 },
 	{ "users.role", 7 },
-	/* Management plane: no issue filed yet. [api], [metrics] and the
-	 * audit log keys of [logging] work (src/admin, src/obs). */
-	{ "webhooks", MGMT },
-	{ "alerting", MGMT },
+	/* Management plane: no issue filed yet. [api], [metrics], the
+	 * audit log keys of [logging], [[webhooks]] and [alerting] work
+	 * (src/admin, src/obs). */
 	{ "persistence", MGMT },
 	{ "connection_pool", MGMT },
 };

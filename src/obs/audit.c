@@ -360,12 +360,35 @@ audit_ev_free(struct audit_ev *e)
 	free(e);
 }
 
+const char *
+audit_ev_type(const struct audit_ev *e)
+{
+	const char *t = json_string_value(json_object_get(e->o,
+	    "event_type"));
+
+	return t != NULL ? t : "";
+}
+
+char *
+audit_ev_line(const struct audit_ev *e)
+{
+	return json_dumps(e->o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+}
+
+char *
+audit_ev_dump(struct audit_ev *e)
+{
+	char *line = audit_ev_line(e);
+
+	audit_ev_free(e);
+	return line;
+}
+
 int
 audit_put_ev(struct audit *a, struct audit_ev *e)
 {
-	char *line = json_dumps(e->o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *line = audit_ev_dump(e);
 
-	audit_ev_free(e);
 	if (line == NULL)
 		return ERR_NOMEM;
 	return audit_put_take(a, line);

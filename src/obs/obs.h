@@ -58,6 +58,12 @@ void	audit_ev_source(struct audit_ev *e, const char *source);
 int	audit_put_ev(struct audit *a, struct audit_ev *e);
 /* Frees an event without queueing it. NULL is a no-op. */
 void	audit_ev_free(struct audit_ev *e);
+/* The event's event_type. */
+const char *audit_ev_type(const struct audit_ev *e);
+/* The event as one compact JSON line (malloc'd; NULL on OOM); _dump also
+ * frees the event. */
+char	*audit_ev_line(const struct audit_ev *e);
+char	*audit_ev_dump(struct audit_ev *e);
 
 /*
  * Formats an RFC 3339 UTC timestamp with nanoseconds of the realtime

@@ -361,7 +361,7 @@ test_validate_webhooks(void **state)
 {
 	(void)state;
 	assert_true(loads("[[webhooks]]\nurl = \"https://hooks.example.com/x"
-	    "\"\nevents = [\"auth_failure\", \"ban.added\"]\n", ""));
+	    "\"\nevents = [\"auth_failure\", \"ban.created\"]\n", ""));
 	assert_true(fails_with("[[webhooks]]\nevents = []\n", "",
 	    "webhooks.0.url: required"));
 	assert_true(fails_with("[[webhooks]]\nurl = \"ftp://x.example\"\n", "",

@@ -104,14 +104,17 @@ test_audit_events(void **state)
 	struct audit *a = NULL;
 	struct stream_event sev;
 	struct auth_event aev;
+	struct admin_sink sink;
 	json_t *v = NULL;
 	json_error_t e;
 	char *nl = NULL;
 
 	(void)state;
+	memset(&sink, 0, sizeof(sink));
 	snprintf(path, sizeof(path), "%s/sub/dir/audit.log", dir);
 	a = audit_new(path, 0, 5, 100);
 	assert_non_null(a);
+	sink.audit = a;
 	memset(&aev, 0, sizeof(aev));
 	aev.success = 0;
 	aev.proto = "socks5";
@@ -119,7 +122,7 @@ test_audit_events(void **state)
 	aev.source = "10.0.0.1:4000";
 	aev.method = "password";
 	aev.reason = "bad credentials";
-	admin__audit_auth(&aev, a);
+	admin__audit_auth(&aev, &sink);
 	memset(&sev, 0, sizeof(sev));
 	sev.phase = STREAM_END;
 	sev.proto = "socks5";
@@ -131,14 +134,14 @@ test_audit_events(void **state)
 	sev.bytes_down = 20;
 	sev.duration_ms = 1500;
 	sev.outcome = "eof";
-	admin__audit_stream(&sev, a);
+	admin__audit_stream(&sev, &sink);
 	sev.phase = STREAM_REFUSED;
 	sev.code = 2;
 	sev.outcome = "deny rule example.test:443";
-	admin__audit_stream(&sev, a);
+	admin__audit_stream(&sev, &sink);
 	sev.outcome = "user connection limit (max_connections)";
-	admin__audit_stream(&sev, a);
-	admin__audit_reload(a, 0, 0, "t.toml:1:1: broken");
+	admin__audit_stream(&sev, &sink);
+	admin__audit_reload(&sink, 0, 0, "t.toml:1:1: broken");
 	audit_free(a);
 
 	text = slurp(path);
