@@ -24,6 +24,7 @@ struct alert_rule {
 	uint64_t	  threshold;
 	uint64_t	  window;	/* seconds, >= 1 */
 	uint64_t	  width;	/* seconds per slot */
+	uint64_t	  nslots;	/* slots the window covers (<= 60) */
 	char		**users;	/* NULL-terminated; none: everybody */
 	size_t		  nusers;
 	struct alert_key **keys;
@@ -97,6 +98,7 @@ alerting_new(const struct cfg_alerting *a)
 		r->threshold = c->threshold.v;
 		r->window = alert_window_secs(r->cond, c->window_secs);
 		r->width = (r->window + ALERT_SLOTS - 1) / ALERT_SLOTS;
+		r->nslots = (r->window + r->width - 1) / r->width;
 		r->nusers = c->users.n;
 		r->users = xcalloc(r->nusers + 1, sizeof(*r->users));
 		for (j = 0; j < r->nusers; j++)
@@ -189,15 +191,15 @@ key_advance(struct alert_key *k, uint64_t slot)
 	k->last = slot;
 }
 
+/* The sum of the nslots newest slots of k. */
 static uint64_t
-key_sum(const struct alert_key *k)
+key_sum(const struct alert_key *k, uint64_t nslots)
 {
-	uint64_t sum = 0;
-	size_t i;
+	uint64_t sum = 0, v, i;
 
-	for (i = 0; i < ALERT_SLOTS; i++) {
-		sum = sum + k->slots[i] < sum ? UINT64_MAX :
-		    sum + k->slots[i];
+	for (i = 0; i < nslots && i <= k->last; i++) {
+		v = k->slots[(k->last - i) % ALERT_SLOTS];
+		sum = sum + v < sum ? UINT64_MAX : sum + v;
 	}
 	return sum;
 }
@@ -226,7 +228,7 @@ alerting_observe(struct alerting *al, enum alert_input in, const char *user,
 			continue;
 		key_advance(k, slot);
 		k->slots[slot % ALERT_SLOTS] += amount;
-		value = key_sum(k);
+		value = key_sum(k, r->nslots);
 		if (value <= r->threshold)
 			continue;
 		if (k->fired && now_s < k->fired_at + r->window)
