@@ -11,6 +11,7 @@ struct alerting;
 struct audit;
 struct audit_ev;
 struct auth_event;
+struct sockaddr;
 struct stream_event;
 struct webhooks;
 
@@ -41,6 +42,9 @@ void	admin__metrics_auth(const struct auth_event *ev, void *arg);
 /* Emits an alert.triggered event (audit, webhooks, the rule's own URL)
  * and logs it. */
 void	admin__alert_fired(struct admin_sink *s, const struct alert_fire *f);
+/* The webhooks' connect-time check: ip_guard's classifier (1 allowed). */
+int	admin__webhook_guard(const struct sockaddr *sa, char *reason,
+	    size_t rlen);
 /* Appends a config.reload event; a sink with no output is a no-op. */
 void	admin__audit_reload(struct admin_sink *s, int success, size_t users,
 	    const char *error);

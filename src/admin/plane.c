@@ -10,7 +10,63 @@
 #include "obs/alert.h"
 #include "obs/obs.h"
 #include "obs/webhook.h"
+#include "policy/acl.h"
 #include "policy/events.h"
+
+int
+admin__webhook_guard(const struct sockaddr *sa, char *reason, size_t rlen)
+{
+	return !ipguard_is_blocked(sa, NULL, 0, reason, rlen);
+}
+
+/* The alert engine of [alerting]. */
+static struct alerting *
+admin_alerting_new(const struct cfg_alerting *al)
+{
+	struct alert_rule_def *d = xcalloc(al->nrules, sizeof(*d));
+	struct alerting *a = NULL;
+	size_t i;
+
+	for (i = 0; i < al->nrules; i++) {
+		d[i].name = al->rules[i].name;
+		d[i].cond = al->rules[i].condition.v;
+		d[i].threshold = al->rules[i].threshold.v;
+		d[i].window_secs = al->rules[i].window_secs;
+		d[i].users = al->rules[i].users.v;
+		d[i].nusers = al->rules[i].users.n;
+	}
+	a = alerting_new(d, al->nrules);
+	free(d);
+	return a;
+}
+
+/* The dispatcher of [[webhooks]]. */
+static struct webhooks *
+admin_webhooks_new(const struct cfg *cfg)
+{
+	struct webhook_target *t = xcalloc(cfg->nwebhooks + 1, sizeof(*t));
+	const struct cfg_webhook *c = NULL;
+	struct webhooks *w = NULL;
+	size_t i;
+
+	for (i = 0; i < cfg->nwebhooks; i++) {
+		c = &cfg->webhooks[i];
+		t[i].url = c->url;
+		t[i].events = c->events.v;
+		t[i].nevents = c->events.n;
+		t[i].secret = c->secret;
+		t[i].format = c->format;
+		t[i].tpl = c->template;
+		t[i].allow_private = c->allow_private_ips;
+		t[i].max_retries = c->max_retries;
+		t[i].retry_delay_ms = c->retry_delay_ms;
+		t[i].max_retry_delay_ms = c->max_retry_delay_ms;
+	}
+	w = webhooks_new(t, cfg->nwebhooks, WEBHOOK_QUEUE_MAX,
+	    admin__webhook_guard);
+	free(t);
+	return w;
+}
 
 /* Webhook dispatcher ([[webhooks]] and rules' webhook_url) and alert
  * engine ([alerting]) into s. 0, or ERR_IO when the thread cannot start. */
@@ -22,7 +78,7 @@ admin_plane_hooks(const struct cfg *cfg, struct admin_sink *s)
 	size_t i;
 
 	if (al->enabled && al->nrules > 0) {
-		s->alerts = alerting_new(al);
+		s->alerts = admin_alerting_new(al);
 		s->nrules = al->nrules;
 		s->alert_hook = xcalloc(al->nrules, sizeof(*s->alert_hook));
 		for (i = 0; i < al->nrules; i++) {
@@ -32,7 +88,7 @@ admin_plane_hooks(const struct cfg *cfg, struct admin_sink *s)
 	}
 	if (cfg->nwebhooks == 0 && !direct)
 		return 0;
-	s->wh = webhooks_new(cfg->webhooks, cfg->nwebhooks, WEBHOOK_QUEUE_MAX);
+	s->wh = admin_webhooks_new(cfg);
 	for (i = 0; i < s->nrules; i++) {
 		if (al->rules[i].webhook_url != NULL)
 			s->alert_hook[i] = webhooks_add_direct(s->wh,

@@ -19,7 +19,6 @@
 #include "config/values.h"
 #include "core/err.h"
 #include "core/util.h"
-#include "policy/acl.h"
 
 /* Reports an error about the key at ipath. */
 static void __attribute__((format(printf, 3, 4)))
@@ -345,42 +344,73 @@ check_misc(struct cfg__ld *ld, const struct cfg *c)
 	}
 }
 
+/* Private/reserved ranges refused as webhook targets. */
+static const char *const private_nets[] = {
+	"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
+	"169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24",
+	"192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
+	"203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4", "::/128", "::1/128",
+	"::ffff:0:0/96", "64:ff9b::/96", "2001::/32", "2001:db8::/32",
+	"2002::/16", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+	NULL
+};
+
+/* True when addr lies in net. */
+static int
+net_contains(const struct cfg_cidr *net, const struct cfg_cidr *addr)
+{
+	int bits = net->prefix, i;
+
+	if (net->family != addr->family) {
+		return 0;
+	}
+	for (i = 0; bits >= 8; i++, bits -= 8) {
+		if (net->addr[i] != addr->addr[i]) {
+			return 0;
+		}
+	}
+	return bits == 0 || ((net->addr[i] ^ addr->addr[i]) &
+	    (0xff << (8 - bits)) & 0xff) == 0;
+}
+
 /*
  * True when a URL host is localhost (any case, with or without the final
- * dot, or a name below .localhost) or a literal address that ip_guard
- * refuses (the same classifier: private, loopback, link-local, reserved,
- * ...). Literals are read the way resolvers read them, so the numeric
- * forms "2130706433", "0x7f.1" or "0177.0.0.1" are addresses too.
+ * dot, or a name below .localhost) or a literal private address. IPv4
+ * literals are read the way resolvers read them, so "2130706433",
+ * "0x7f.1" or "0177.0.0.1" are addresses too. The connect-time check of
+ * the webhook thread (ip_guard's classifier) covers names.
  */
 static int
 host_is_private(const char *host)
 {
-	struct sockaddr_in sin;
-	struct sockaddr_in6 sin6;
-	char h[CFG_HOST_MAX + 1];
-	size_t l;
+	struct cfg_cidr a, n;
+	struct in_addr in;
+	char err[64], h[CFG_HOST_MAX + 1];
+	size_t i, l;
 
 	snprintf(h, sizeof(h), "%s", host);
 	l = strlen(h);
-	while (l > 0 && h[l - 1] == '.')
+	while (l > 0 && h[l - 1] == '.') {
 		h[--l] = '\0';
+	}
 	if (l == 0 || strcasecmp(h, "localhost") == 0 || (l > 10 &&
 	    strcasecmp(h + l - 10, ".localhost") == 0)) {
 		return 1;
 	}
-	memset(&sin, 0, sizeof(sin));
-	memset(&sin6, 0, sizeof(sin6));
-	if (inet_aton(h, &sin.sin_addr) != 0) {
-		sin.sin_family = AF_INET;
-		return ipguard_is_blocked((struct sockaddr *)&sin, NULL, 0,
-		    NULL, 0);
+	if (strchr(h, ':') == NULL && inet_aton(h, &in) != 0 &&
+	    inet_ntop(AF_INET, &in, h, sizeof(h)) == NULL) {
+		return 1;
 	}
-	if (inet_pton(AF_INET6, h, &sin6.sin6_addr) == 1) {
-		sin6.sin6_family = AF_INET6;
-		return ipguard_is_blocked((struct sockaddr *)&sin6, NULL, 0,
-		    NULL, 0);
+	if (cfg_parse_cidr(h, 1, &a, err, sizeof(err)) != 0) {
+		return 0;	/* a name: checked again at delivery time */
 	}
-	return 0;	/* a name: checked at connect time */
+	for (i = 0; private_nets[i] != NULL; i++) {
+		if (cfg_parse_cidr(private_nets[i], 0, &n, err,
+		    sizeof(err)) == 0 && net_contains(&n, &a)) {
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* Checks an http(s) URL; private targets refused unless allowed. */

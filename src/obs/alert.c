@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config/config.h"
 #include "core/util.h"
 
 /* One watched key of a rule: a ring of slots and its cooldown. */
@@ -41,15 +40,15 @@ const char *
 alert_cond_name(int cond)
 {
 	switch (cond) {
-	case CFG_ALERT_BANDWIDTH:
+	case ALERT_BANDWIDTH:
 		return "bandwidth_exceeded";
-	case CFG_ALERT_CONNECTIONS:
+	case ALERT_CONNECTIONS:
 		return "connections_exceeded";
-	case CFG_ALERT_MONTHLY_BANDWIDTH:
+	case ALERT_MONTHLY_BANDWIDTH:
 		return "monthly_bandwidth_exceeded";
-	case CFG_ALERT_HOURLY_BANDWIDTH:
+	case ALERT_HOURLY_BANDWIDTH:
 		return "hourly_bandwidth_exceeded";
-	case CFG_ALERT_AUTH_FAILURES:
+	case ALERT_AUTH_FAILURES:
 		return "auth_failures";
 	}
 	return "unknown";
@@ -58,9 +57,9 @@ alert_cond_name(int cond)
 uint64_t
 alert_window_secs(int cond, uint64_t window_secs)
 {
-	if (cond == CFG_ALERT_HOURLY_BANDWIDTH)
+	if (cond == ALERT_HOURLY_BANDWIDTH)
 		return ALERT_HOUR_SECS;
-	if (cond == CFG_ALERT_MONTHLY_BANDWIDTH)
+	if (cond == ALERT_MONTHLY_BANDWIDTH)
 		return ALERT_MONTH_SECS;
 	return window_secs > 0 ? window_secs : 1;
 }
@@ -70,9 +69,9 @@ static enum alert_input
 cond_input(int cond)
 {
 	switch (cond) {
-	case CFG_ALERT_CONNECTIONS:
+	case ALERT_CONNECTIONS:
 		return ALERT_IN_CONN;
-	case CFG_ALERT_AUTH_FAILURES:
+	case ALERT_AUTH_FAILURES:
 		return ALERT_IN_AUTHFAIL;
 	default:
 		return ALERT_IN_BYTES;
@@ -80,29 +79,29 @@ cond_input(int cond)
 }
 
 struct alerting *
-alerting_new(const struct cfg_alerting *a)
+alerting_new(const struct alert_rule_def *rules, size_t n)
 {
 	struct alerting *al = xcalloc(1, sizeof(*al));
-	const struct cfg_alert_rule *c = NULL;
+	const struct alert_rule_def *c = NULL;
 	struct alert_rule *r = NULL;
 	size_t i, j;
 
 	pthread_mutex_init(&al->lock, NULL);
-	al->r = xcalloc(a->nrules > 0 ? a->nrules : 1, sizeof(*al->r));
-	al->nr = a->nrules;
-	for (i = 0; i < a->nrules; i++) {
-		c = &a->rules[i];
+	al->r = xcalloc(n > 0 ? n : 1, sizeof(*al->r));
+	al->nr = n;
+	for (i = 0; i < n; i++) {
+		c = &rules[i];
 		r = &al->r[i];
 		r->name = xstrdup(c->name != NULL ? c->name : "");
-		r->cond = c->condition.v;
-		r->threshold = c->threshold.v;
+		r->cond = c->cond;
+		r->threshold = c->threshold;
 		r->window = alert_window_secs(r->cond, c->window_secs);
 		r->width = (r->window + ALERT_SLOTS - 1) / ALERT_SLOTS;
 		r->nslots = (r->window + r->width - 1) / r->width;
-		r->nusers = c->users.n;
+		r->nusers = c->nusers;
 		r->users = xcalloc(r->nusers + 1, sizeof(*r->users));
 		for (j = 0; j < r->nusers; j++)
-			r->users[j] = xstrdup(c->users.v[j]);
+			r->users[j] = xstrdup(c->users[j]);
 	}
 	return al;
 }
@@ -141,7 +140,7 @@ rule_key(const struct alert_rule *r, const char *user)
 	size_t i;
 
 	if (r->nusers == 0)
-		return r->cond == CFG_ALERT_AUTH_FAILURES ? "" :
+		return r->cond == ALERT_AUTH_FAILURES ? "" :
 		    (user == NULL || user[0] == '\0' || strcmp(user, "-") == 0 ?
 		    NULL : user);
 	if (user == NULL)

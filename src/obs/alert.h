@@ -15,14 +15,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct cfg_alerting;
-
 #define ALERT_SLOTS	60
 /* Keys (users) tracked per rule at most; others are not watched. */
 #define ALERT_KEYS_MAX	4096
 /* Windows of the fixed-window conditions. */
 #define ALERT_HOUR_SECS		3600
 #define ALERT_MONTH_SECS	(30 * 86400)
+
+/* Conditions (the order of config's enum cfg_alert_cond). */
+enum alert_cond {
+	ALERT_BANDWIDTH = 0, ALERT_CONNECTIONS, ALERT_MONTHLY_BANDWIDTH,
+	ALERT_HOURLY_BANDWIDTH, ALERT_AUTH_FAILURES,
+};
+
+/* One [[alerting.rules]] entry, borrowed by alerting_new() (copied). */
+struct alert_rule_def {
+	const char	 *name;
+	int		  cond;		/* enum alert_cond */
+	uint64_t	  threshold;
+	uint64_t	  window_secs;
+	char *const	 *users;	/* none: everybody */
+	size_t		  nusers;
+};
 
 enum alert_input {
 	ALERT_IN_BYTES = 0,	/* a stream ended: amount = bytes up+down */
@@ -31,7 +45,7 @@ enum alert_input {
 };
 
 struct alert_fire {
-	size_t		 rule;		/* index in cfg_alerting.rules */
+	size_t		 rule;		/* index of the rule */
 	const char	*name;		/* the rule's name (engine-owned) */
 	const char	*condition;	/* condition key, e.g. "auth_failures" */
 	char		 user[128];	/* "" for a server-wide count */
@@ -42,8 +56,8 @@ struct alert_fire {
 
 struct alerting;
 
-/* An engine for the rules of a (validated) [alerting] table. */
-struct alerting *alerting_new(const struct cfg_alerting *a);
+/* An engine for n (validated) rules. */
+struct alerting *alerting_new(const struct alert_rule_def *rules, size_t n);
 void	alerting_free(struct alerting *al);
 
 /*
@@ -55,7 +69,7 @@ size_t	alerting_observe(struct alerting *al, enum alert_input in,
 	    const char *user, uint64_t amount, uint64_t now_s,
 	    struct alert_fire *out, size_t max);
 
-/* The configuration name of a condition (enum cfg_alert_cond). */
+/* The configuration name of a condition (enum alert_cond). */
 const char *alert_cond_name(int cond);
 /* The window a rule is measured over, seconds. */
 uint64_t alert_window_secs(int cond, uint64_t window_secs);

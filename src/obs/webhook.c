@@ -24,13 +24,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "config/config.h"
-#include "config/values.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "core/version.h"
-#include "policy/acl.h"
 
 /* Jobs the thread takes per wake-up. */
 #define WH_BATCH	64
@@ -344,13 +341,13 @@ webhook_render(int format, const char *tpl, const char *line, size_t *len)
 	ts = jstr(o, "timestamp", "");
 	sum = summary_of(o);
 	switch (format) {
-	case CFG_WH_SLACK:
+	case WEBHOOK_SLACK:
 		b = render_slack(o, type, ts, sum);
 		break;
-	case CFG_WH_DISCORD:
+	case WEBHOOK_DISCORD:
 		b = render_discord(o, type, ts, sum);
 		break;
-	case CFG_WH_CUSTOM:
+	case WEBHOOK_CUSTOM:
 		if (tpl != NULL) {
 			out = render_custom(o, tpl, sum, len);
 			break;
@@ -407,25 +404,24 @@ webhook_backoff_ms(uint64_t base, uint64_t cap, unsigned k)
 	return d < cap ? d : cap;
 }
 
-int
-webhook_addr_allowed(const struct sockaddr *sa, char *reason, size_t rlen)
-{
-	return !ipguard_is_blocked(sa, NULL, 0, reason, rlen);
-}
-
 void
 webhook_url_origin(const char *url, char *out, size_t len)
 {
-	struct cfg_http_url u;
-	char err[128];
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL;
 
-	if (cfg_parse_http_url(url, &u, err, sizeof(err)) != 0) {
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+	    CURLUE_OK)
+		snprintf(out, len, "%s://%s:%s", scheme, host, port);
+	else
 		snprintf(out, len, "%s", "(invalid url)");
-		return;
-	}
-	snprintf(out, len, "%s://%s%s%s:%u", u.tls ? "https" : "http",
-	    strchr(u.host, ':') != NULL ? "[" : "", u.host,
-	    strchr(u.host, ':') != NULL ? "]" : "", (unsigned)u.port);
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
 }
 
 /* ---- dispatcher ---- */
@@ -477,6 +473,7 @@ struct webhooks {
 	int			 started;
 	pthread_t		 thread;
 	CURLM			*multi;
+	webhook_guard_fn	 guard;
 
 	/* Delivery thread only: oldest first. */
 	struct wh_delivery	**pend;
@@ -506,26 +503,28 @@ target_init(struct wh_target *t, const char *url)
 }
 
 struct webhooks *
-webhooks_new(const struct cfg_webhook *targets, size_t n, size_t queue_max)
+webhooks_new(const struct webhook_target *targets, size_t n,
+    size_t queue_max, webhook_guard_fn guard)
 {
 	struct webhooks *w = xcalloc(1, sizeof(*w));
 	struct wh_target *t = NULL;
 	size_t i, j;
 
+	w->guard = guard;
 	w->t = xcalloc(n > 0 ? n : 1, sizeof(*w->t));
 	for (i = 0; i < n; i++) {
 		t = &w->t[i];
 		target_init(t, targets[i].url != NULL ? targets[i].url : "");
-		t->nevents = targets[i].events.n;
+		t->nevents = targets[i].nevents;
 		t->events = xcalloc(t->nevents + 1, sizeof(*t->events));
 		for (j = 0; j < t->nevents; j++)
-			t->events[j] = xstrdup(targets[i].events.v[j]);
+			t->events[j] = xstrdup(targets[i].events[j]);
 		if (targets[i].secret != NULL)
 			t->secret = xstrdup(targets[i].secret);
 		t->format = targets[i].format;
-		if (targets[i].template != NULL)
-			t->tpl = xstrdup(targets[i].template);
-		t->allow_private = targets[i].allow_private_ips;
+		if (targets[i].tpl != NULL)
+			t->tpl = xstrdup(targets[i].tpl);
+		t->allow_private = targets[i].allow_private;
 		t->max_retries = targets[i].max_retries;
 		t->delay_ms = targets[i].retry_delay_ms;
 		t->max_delay_ms = targets[i].max_retry_delay_ms;
@@ -673,7 +672,7 @@ wh_opensocket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 
 	if (purpose != CURLSOCKTYPE_IPCXN)
 		return CURL_SOCKET_BAD;
-	if (!webhook_addr_allowed(&a->addr, d->block_reason,
+	if (d->w->guard == NULL || !d->w->guard(&a->addr, d->block_reason,
 	    sizeof(d->block_reason))) {
 		d->blocked = 1;
 		return CURL_SOCKET_BAD;
@@ -716,7 +715,7 @@ wh_job_to_delivery(struct webhooks *w, struct wh_job *job)
 	d = xcalloc(1, sizeof(*d));
 	d->w = w;
 	d->target = job->target;
-	d->body = webhook_render(t->direct ? CFG_WH_GENERIC : t->format,
+	d->body = webhook_render(t->direct ? WEBHOOK_GENERIC : t->format,
 	    t->tpl, job->line, &d->len);
 	if ((o = json_loads(job->line, 0, NULL)) != NULL)
 		snprintf(d->type, sizeof(d->type), "%s",

@@ -17,7 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct cfg_webhook;
 struct sockaddr;
 
 /* Default bound of the job queue. */
@@ -30,6 +29,33 @@ struct sockaddr;
 #define WEBHOOK_TOTAL_TIMEOUT_MS	10000
 /* "sha256=" + 64 hex digits + NUL. */
 #define WEBHOOK_SIG_LEN		72
+
+/* Body formats (the order of config's enum cfg_whfmt). */
+enum webhook_format {
+	WEBHOOK_GENERIC = 0, WEBHOOK_SLACK, WEBHOOK_DISCORD, WEBHOOK_CUSTOM,
+};
+
+/* One [[webhooks]] entry, borrowed by webhooks_new() (which copies). */
+struct webhook_target {
+	const char	 *url;
+	char *const	 *events;	/* canonical names; none: all */
+	size_t		  nevents;
+	const char	 *secret;	/* NULL: unsigned */
+	int		  format;	/* enum webhook_format */
+	const char	 *tpl;		/* WEBHOOK_CUSTOM */
+	int		  allow_private;
+	uint32_t	  max_retries;
+	uint64_t	  retry_delay_ms;
+	uint64_t	  max_retry_delay_ms;
+};
+
+/*
+ * The connect-time destination check: 1 when a delivery may connect to
+ * sa, else 0 with the refused range in reason. The management plane
+ * passes ip_guard's classifier.
+ */
+typedef int	(*webhook_guard_fn)(const struct sockaddr *sa, char *reason,
+	    size_t rlen);
 
 struct webhooks;
 
@@ -44,10 +70,12 @@ struct webhook_stats {
 
 /*
  * A dispatcher for n targets (copied). queue_max bounds the job queue.
- * Nothing is sent before webhooks_start().
+ * guard checks every address of targets without allow_private (NULL:
+ * such targets are never connected to). Nothing is sent before
+ * webhooks_start().
  */
-struct webhooks *webhooks_new(const struct cfg_webhook *targets, size_t n,
-	    size_t queue_max);
+struct webhooks *webhooks_new(const struct webhook_target *targets,
+	    size_t n, size_t queue_max, webhook_guard_fn guard);
 /*
  * Adds a target that only webhooks_put_direct() addresses (an alert
  * rule's webhook_url): generic body, no secret, private addresses
@@ -77,7 +105,7 @@ const char *webhooks_queued_line(struct webhooks *w, size_t i);
 /* ---- pure helpers (unit-tested) ---- */
 
 /*
- * Renders the body for format (enum cfg_whfmt) from an audit line;
+ * Renders the body for format (enum webhook_format) from an audit line;
  * tpl is the custom template. Returns a malloc'd NUL-terminated string
  * (length in *len when len is not NULL), or NULL when line is no JSON
  * object.
@@ -91,10 +119,6 @@ void	webhook_sign(const char *secret, const void *msg, size_t len,
 	    char out[WEBHOOK_SIG_LEN]);
 /* Delay before retry k (0 = the first retry): min(base * 2^k, cap). */
 uint64_t webhook_backoff_ms(uint64_t base, uint64_t cap, unsigned k);
-/* 1 when a delivery may connect to sa (not private, loopback or
- * reserved); reason receives the range otherwise. */
-int	webhook_addr_allowed(const struct sockaddr *sa, char *reason,
-	    size_t rlen);
 /* "scheme://host:port" of url, without path, query or credentials (what
  * logs show: paths of chat webhooks are secrets). */
 void	webhook_url_origin(const char *url, char *out, size_t len);

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "admin/admin_int.h"
 #include "config/config.h"
 #include "obs/alert.h"
 #include "obs/webhook.h"
@@ -51,7 +52,7 @@ static void
 test_render_generic(void **state)
 {
 	size_t len = 0;
-	char *b = webhook_render(CFG_WH_GENERIC, NULL, LINE_FAIL, &len);
+	char *b = webhook_render(WEBHOOK_GENERIC, NULL, LINE_FAIL, &len);
 	json_t *j = NULL, *data = NULL, *orig = parse(LINE_FAIL);
 
 	(void)state;
@@ -69,14 +70,14 @@ test_render_generic(void **state)
 	json_decref(orig);
 	free(b);
 	/* Anything but a JSON object is refused. */
-	assert_null(webhook_render(CFG_WH_GENERIC, NULL, "[1]", NULL));
-	assert_null(webhook_render(CFG_WH_GENERIC, NULL, "{nope", NULL));
+	assert_null(webhook_render(WEBHOOK_GENERIC, NULL, "[1]", NULL));
+	assert_null(webhook_render(WEBHOOK_GENERIC, NULL, "{nope", NULL));
 }
 
 static void
 test_render_slack_discord(void **state)
 {
-	char *b = webhook_render(CFG_WH_SLACK, NULL, LINE_FAIL, NULL);
+	char *b = webhook_render(WEBHOOK_SLACK, NULL, LINE_FAIL, NULL);
 	json_t *j = NULL, *blocks = NULL, *emb = NULL, *fields = NULL;
 	const char *text = NULL;
 
@@ -102,7 +103,7 @@ test_render_slack_discord(void **state)
 	json_decref(j);
 	free(b);
 
-	b = webhook_render(CFG_WH_DISCORD, NULL, LINE_DONE, NULL);
+	b = webhook_render(WEBHOOK_DISCORD, NULL, LINE_DONE, NULL);
 	assert_non_null(b);
 	j = parse(b);
 	emb = json_array_get(json_object_get(j, "embeds"), 0);
@@ -130,7 +131,7 @@ test_render_custom(void **state)
 	const char *tpl = "{\"text\": \"{event_type} by {username} from "
 	    "{source_ip} {unknown} {summary}\", \"raw\": {data_json}, "
 	    "\"port\": {target_port}}";
-	char *b = webhook_render(CFG_WH_CUSTOM, tpl, LINE_FAIL, NULL);
+	char *b = webhook_render(WEBHOOK_CUSTOM, tpl, LINE_FAIL, NULL);
 	json_t *j = NULL, *orig = parse(LINE_FAIL);
 	const char *text = NULL;
 	const char *want = "auth.failure by <!channel> \"{data_json}\" from "
@@ -182,7 +183,7 @@ test_backoff(void **state)
 	assert_int_equal(webhook_backoff_ms(0, 30000, 9), 0);
 }
 
-/* 1 when webhook_addr_allowed() lets the literal address through. */
+/* 1 when admin__webhook_guard() lets the literal address through. */
 static int
 allowed(const char *ip)
 {
@@ -194,12 +195,12 @@ allowed(const char *ip)
 	memset(&sin6, 0, sizeof(sin6));
 	if (inet_pton(AF_INET, ip, &sin.sin_addr) == 1) {
 		sin.sin_family = AF_INET;
-		return webhook_addr_allowed((struct sockaddr *)&sin, why,
+		return admin__webhook_guard((struct sockaddr *)&sin, why,
 		    sizeof(why));
 	}
 	assert_int_equal(inet_pton(AF_INET6, ip, &sin6.sin6_addr), 1);
 	sin6.sin6_family = AF_INET6;
-	return webhook_addr_allowed((struct sockaddr *)&sin6, why,
+	return admin__webhook_guard((struct sockaddr *)&sin6, why,
 	    sizeof(why));
 }
 
@@ -267,6 +268,9 @@ test_load_time_url_checks(void **state)
 	}
 	assert_true(url_loads("https://hooks.example.com/services/x", 0));
 	assert_true(url_loads("http://hooks.example.com:8080/", 0));
+	/* Odd numeric forms are refused even when public. */
+	assert_false(url_loads("http://1572395042/", 0));
+	assert_true(url_loads("http://93.184.216.34/", 0));
 	/* The explicit opt-in admits private targets, not other schemes. */
 	assert_true(url_loads("http://127.0.0.1:9/", 1));
 	assert_false(url_loads("file:///etc/passwd", 1));
@@ -290,7 +294,7 @@ test_url_origin(void **state)
 static void
 test_queue_filter_and_overflow(void **state)
 {
-	struct cfg_webhook t[2];
+	struct webhook_target t[2];
 	char *evs[] = { "auth.failure" };
 	struct webhook_stats st;
 	struct webhooks *w = NULL;
@@ -300,10 +304,10 @@ test_queue_filter_and_overflow(void **state)
 	(void)state;
 	memset(t, 0, sizeof(t));
 	t[0].url = "https://a.example/";
-	t[0].events.v = evs;
-	t[0].events.n = 1;
+	t[0].events = evs;
+	t[0].nevents = 1;
 	t[1].url = "https://b.example/";
-	w = webhooks_new(t, 2, 3);
+	w = webhooks_new(t, 2, 3, admin__webhook_guard);
 	id = webhooks_add_direct(w, "https://c.example/");
 	assert_int_equal(id, 2);
 	/* auth.success: only the unfiltered target takes it. */
@@ -332,28 +336,22 @@ static struct alerting *
 one_rule(int cond, uint64_t threshold, uint64_t window, char **users,
     size_t nusers)
 {
-	struct cfg_alert_rule r;
-	struct cfg_alerting a;
+	struct alert_rule_def r;
 
 	memset(&r, 0, sizeof(r));
 	r.name = "r1";
-	r.condition.set = 1;
-	r.condition.v = cond;
-	r.threshold.set = 1;
-	r.threshold.v = threshold;
+	r.cond = cond;
+	r.threshold = threshold;
 	r.window_secs = window;
-	r.users.v = users;
-	r.users.n = nusers;
-	a.enabled = 1;
-	a.rules = &r;
-	a.nrules = 1;
-	return alerting_new(&a);
+	r.users = users;
+	r.nusers = nusers;
+	return alerting_new(&r, 1);
 }
 
 static void
 test_alert_auth_failures_window(void **state)
 {
-	struct alerting *al = one_rule(CFG_ALERT_AUTH_FAILURES, 3, 60, NULL,
+	struct alerting *al = one_rule(ALERT_AUTH_FAILURES, 3, 60, NULL,
 	    0);
 	struct alert_fire f[4];
 	uint64_t t0 = 100000;
@@ -401,9 +399,9 @@ static void
 test_alert_per_user_bandwidth(void **state)
 {
 	char *users[] = { "alice" };
-	struct alerting *al = one_rule(CFG_ALERT_BANDWIDTH, 1000, 3600, users,
+	struct alerting *al = one_rule(ALERT_BANDWIDTH, 1000, 3600, users,
 	    1);
-	struct alerting *all = one_rule(CFG_ALERT_HOURLY_BANDWIDTH, 1000, 5,
+	struct alerting *all = one_rule(ALERT_HOURLY_BANDWIDTH, 1000, 5,
 	    NULL, 0);
 	struct alert_fire f[2];
 
@@ -444,14 +442,14 @@ test_alert_per_user_bandwidth(void **state)
 static void
 test_alert_connections(void **state)
 {
-	struct alerting *al = one_rule(CFG_ALERT_CONNECTIONS, 2, 0, NULL, 0);
+	struct alerting *al = one_rule(ALERT_CONNECTIONS, 2, 0, NULL, 0);
 	struct alert_fire f[1];
 
 	(void)state;
-	assert_int_equal(alert_window_secs(CFG_ALERT_CONNECTIONS, 0), 1);
-	assert_int_equal(alert_window_secs(CFG_ALERT_MONTHLY_BANDWIDTH, 9),
+	assert_int_equal(alert_window_secs(ALERT_CONNECTIONS, 0), 1);
+	assert_int_equal(alert_window_secs(ALERT_MONTHLY_BANDWIDTH, 9),
 	    ALERT_MONTH_SECS);
-	assert_string_equal(alert_cond_name(CFG_ALERT_MONTHLY_BANDWIDTH),
+	assert_string_equal(alert_cond_name(ALERT_MONTHLY_BANDWIDTH),
 	    "monthly_bandwidth_exceeded");
 	/* A one-second window: three in the same second fire. */
 	assert_int_equal(alerting_observe(al, ALERT_IN_CONN, "u", 1, 7, f, 1),
