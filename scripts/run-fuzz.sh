@@ -9,8 +9,8 @@ OUT=build-fuzz
 CC=${FUZZ_CC:-clang}
 mkdir -p "$OUT"
 LIBSRC=$(ls src/*/*.c | grep -v -e '^src/cli/')
-CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(pkg-config --cflags libsodium openssl jansson libmaxminddb libssh)"
-LIBS="$(pkg-config --libs libsodium openssl jansson libmaxminddb libssh) -lm -pthread"
+CFLAGS="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Isrc $(pkg-config --cflags libsodium openssl jansson libmaxminddb libssh libmicrohttpd libcurl)"
+LIBS="$(pkg-config --libs libsodium openssl jansson libmaxminddb libssh libmicrohttpd libcurl) -lm -pthread"
 for t in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$t" .c)
 	corpus=tests/fuzz/corpus/${name#fuzz_}

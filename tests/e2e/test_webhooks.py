@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,6 +13,7 @@ import pytest
 
 from sks5_server import Server, can_isolate_dns, free_port, password_hash
 from test_socks5 import echo_server, socks_connect, USER, PASSWORD  # noqa: F401
+from test_ssh import Env as SshEnv
 
 SECRET = "hook-signing-secret-0123"
 
@@ -186,6 +188,29 @@ def test_auth_failure_webhook_is_signed_and_filtered(sks5, receiver, echo_server
     # Neither the secret nor the URL's path and query are ever logged.
     text = s.text()
     assert SECRET not in text and "token=xyz" not in text
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="openssh-client missing")
+def test_ssh_auth_failure_webhook(tmp_path, receiver):
+    r = receiver()
+    env = SshEnv(tmp_path)
+    try:
+        env.start(env.user(), security="ban_enabled = false",
+                  extra=webhook(r.url(), ["auth.failure"], SECRET))
+        res = env.run(env.pw_args(), cmd="whoami", password="wrong")
+        assert res.returncode == 255
+        wait_for(lambda: r.requests, "the SSH auth.failure POST")
+        _, headers, raw = r.requests[0]
+        data = json.loads(raw)["data"]
+        assert data["event_type"] == "auth.failure"
+        assert data["protocol"] == "ssh"
+        assert data["username"] == USER
+        assert data["method"] == "password"
+        assert data["source_ip"] == "127.0.0.1"
+        want = hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+        assert headers["X-Signature-256"] == "sha256=" + want
+    finally:
+        env.stop()
 
 
 def test_receiver_error_is_retried(sks5, receiver):
