@@ -12,6 +12,7 @@
 
 struct metrics;
 struct mbuf;
+struct webhooks;
 struct policy_holder;
 struct policy_state;
 
@@ -25,6 +26,7 @@ struct admin_env {
 	struct policy_holder	*policy;
 	struct policy_state	*state;
 	struct metrics		*metrics;	/* NULL: event series absent */
+	struct webhooks		*webhooks;	/* NULL: no webhook series */
 	admin_reload_fn		 reload;	/* NULL: reload unavailable */
 	void			*reload_arg;
 	uint64_t		 start_ms;	/* util_mono_ms() at start */

@@ -131,6 +131,7 @@ admin_plane_start(const struct cfg *cfg, struct policy_holder *policy,
 	}
 	if (admin_plane_hooks(cfg, &p->sink) != 0)
 		goto fail;
+	p->env.webhooks = p->sink.wh;
 	if (p->sink.audit != NULL || p->sink.wh != NULL) {
 		(void)stream_hook_add(admin__audit_stream, &p->sink);
 		(void)auth_hook_add(admin__audit_auth, &p->sink);

@@ -14,6 +14,7 @@
 
 #include "core/util.h"
 #include "obs/obs.h"
+#include "obs/webhook.h"
 #include "policy/policy.h"
 #include "policy/snap.h"
 
@@ -138,6 +139,28 @@ prom_rss(void)
 	return (uint64_t)res * (uint64_t)(page > 0 ? page : 4096);
 }
 
+/* The webhook dispatcher's counters. */
+static void
+prom_webhooks(struct webhooks *w, struct mbuf *b)
+{
+	struct webhook_stats st;
+
+	webhooks_stats(w, &st);
+	mbuf_printf(b, "# HELP sks5_webhook_deliveries_total Webhook "
+	    "deliveries by final result.\n# TYPE sks5_webhook_deliveries_total "
+	    "counter\n");
+	mbuf_printf(b, "sks5_webhook_deliveries_total{result=\"delivered\"} "
+	    "%llu\n", (unsigned long long)st.delivered);
+	mbuf_printf(b, "sks5_webhook_deliveries_total{result=\"failed\"} "
+	    "%llu\n", (unsigned long long)st.failed);
+	mbuf_printf(b, "sks5_webhook_deliveries_total{result=\"blocked\"} "
+	    "%llu\n", (unsigned long long)st.blocked);
+	mbuf_printf(b, "sks5_webhook_deliveries_total{result=\"dropped\"} "
+	    "%llu\n", (unsigned long long)st.dropped);
+	prom_one(b, "sks5_webhook_retries_total", "counter",
+	    "Webhook attempts made after a failed one.", st.retried);
+}
+
 void
 admin_render_metrics(const struct admin_env *env, struct mbuf *b)
 {
@@ -147,6 +170,8 @@ admin_render_metrics(const struct admin_env *env, struct mbuf *b)
 
 	if (env->metrics != NULL)
 		metrics_render(env->metrics, b);
+	if (env->webhooks != NULL)
+		prom_webhooks(env->webhooks, b);
 	rows = prom_rows(env, &n);
 	prom_user_family(b, "sks5_connections_active", "gauge",
 	    "Proxied streams open now, by user.", rows, n,

@@ -7,6 +7,7 @@ import os
 import shutil
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -95,7 +96,7 @@ def webhook(url, events=None, secret=None, extra=""):
     return s + extra
 
 
-def config(port, hooks, audit=None, alerting=""):
+def config(port, hooks, audit=None, alerting="", metrics=None):
     body = """
 [server]
 socks5_listen = "127.0.0.1:%d"
@@ -110,6 +111,8 @@ ban_enabled = false
 """ % port
     if audit is not None:
         body += 'audit_log_path = "%s"\n' % audit
+    if metrics is not None:
+        body += '\n[metrics]\nenabled = true\nlisten = "127.0.0.1:%d"\n' % metrics
     body += hooks + alerting
     body += '\n[[users]]\nusername = "%s"\npassword_hash = "%s"\n' % (USER, password_hash(PASSWORD))
     return body
@@ -213,14 +216,33 @@ def test_ssh_auth_failure_webhook(tmp_path, receiver):
         env.stop()
 
 
+def metric(port, name):
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open("http://127.0.0.1:%d/metrics" % port, timeout=10) as f:
+        text = f.read().decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return int(line.split()[-1])
+    return None
+
+
 def test_receiver_error_is_retried(sks5, receiver):
     r = receiver(plan=[500])
-    s = sks5(webhook(r.url(), ["auth.failure"], extra="retry_delay_ms = 100\n"))
+    mport = free_port()
+    s = sks5(webhook(r.url(), ["auth.failure"], extra="retry_delay_ms = 100\n"),
+             metrics=mport)
+    s.wait_port(mport)
     failed_login(s.port)
     wait_for(lambda: len(r.requests) >= 2, "the retried POST")
     assert r.requests[0][2] == r.requests[1][2]
+    d0, d1 = r.requests[0][1]["X-Sks5-Delivery"], r.requests[1][1]["X-Sks5-Delivery"]
+    assert d0.split("-")[0] == d1.split("-")[0] and d0 != d1
     s.wait_log("event=webhook.retry")
     assert "status=500" in s.text()
+    wait_for(lambda: metric(mport, 'sks5_webhook_deliveries_total{result="delivered"}') == 1,
+             "the delivered counter")
+    assert metric(mport, "sks5_webhook_retries_total") == 1
+    assert metric(mport, 'sks5_webhook_deliveries_total{result="failed"}') == 0
     assert len(r.requests) == 2
 
 
