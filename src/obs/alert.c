@@ -232,10 +232,10 @@ alerting_observe(struct alerting *al, enum alert_input in, const char *user,
 			continue;
 		if (k->fired && now_s < k->fired_at + r->window)
 			continue;	/* cooldown */
+		if (n >= max)
+			continue;	/* not reported: stays armed */
 		k->fired = 1;
 		k->fired_at = now_s;
-		if (n >= max)
-			continue;
 		f = &out[n++];
 		f->rule = i;
 		f->name = r->name;

@@ -63,7 +63,7 @@ void	alerting_free(struct alerting *al);
 /*
  * Records amount of input for user (the authenticated name, or the name
  * a failed login tried) at now_s and writes up to max firings to out.
- * Returns how many fired.
+ * Returns how many fired; a rule that would fire beyond max stays armed.
  */
 size_t	alerting_observe(struct alerting *al, enum alert_input in,
 	    const char *user, uint64_t amount, uint64_t now_s,

@@ -430,11 +430,16 @@ test_alert_per_user_bandwidth(void **state)
 	/* Unauthenticated streams ("-") are nobody's. */
 	assert_int_equal(alerting_observe(all, ALERT_IN_BYTES, "-", 1 << 20,
 	    1000, f, 2), 0);
-	/* max limits the output, not the bookkeeping. */
+	/* A firing that does not fit in out is not lost: it stays armed
+	 * and is reported by the next observation. */
 	assert_int_equal(alerting_observe(all, ALERT_IN_BYTES, "carol", 600,
 	    1001, f, 0), 0);
 	assert_int_equal(alerting_observe(all, ALERT_IN_BYTES, "carol", 600,
-	    1002, f, 2), 0);
+	    1002, f, 2), 1);
+	assert_string_equal(f[0].user, "carol");
+	assert_int_equal(f[0].value, 1800);
+	assert_int_equal(alerting_observe(all, ALERT_IN_BYTES, "carol", 600,
+	    1003, f, 2), 0);
 	alerting_free(al);
 	alerting_free(all);
 }
