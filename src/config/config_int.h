@@ -38,6 +38,8 @@ enum cfg__ktype {
 
 #define CFG__F_SECRET	0x01	/* printed as "***" when redacting */
 #define CFG__F_URL	0x02	/* URL whose credentials are redacted */
+#define CFG__F_URLPATH	0x04	/* also its path and query (chat webhooks
+				   carry their token there) */
 
 struct cfg__sect;
 

@@ -43,6 +43,9 @@ shown(const struct dump *dp, const struct cfg__key *k, const char *s,
 		n = strlen(s) + 16;
 		*tmp = xmalloc(n);
 		cfg_redact_url(s, *tmp, n);
+		if (k->flags & CFG__F_URLPATH) {
+			cfg_redact_url_path(*tmp, n);
+		}
 		return *tmp;
 	}
 	return s;

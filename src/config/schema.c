@@ -432,7 +432,8 @@ static const struct cfg__key group_keys[] = {
 
 #define S struct cfg_webhook
 static const struct cfg__key webhook_keys[] = {
-	KOS(S, url, CFG__F_URL, "http(s) URL receiving POSTed events "
+	KOS(S, url, CFG__F_URL | CFG__F_URLPATH, "http(s) URL receiving "
+	    "POSTed events (path and query redacted by show-config) "
 	    "(required)"),
 	KV(S, events, "Event names to send (dotted or underscore form); "
 	    "empty = all"),
@@ -454,7 +455,8 @@ static const struct cfg__key rule_keys[] = {
 	KOU64(S, threshold, "Fires when the value exceeds this (required)"),
 	KU64(S, window_secs, 3600, "Measurement window, seconds"),
 	KV(S, users, "Users watched; empty = all"),
-	KOS(S, webhook_url, CFG__F_URL, "Extra http(s) URL notified"),
+	KOS(S, webhook_url, CFG__F_URL | CFG__F_URLPATH,
+	    "Extra http(s) URL notified"),
 };
 #undef S
 static const struct cfg__sect rule_sect = SECT("rules", rule_keys,

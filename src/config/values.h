@@ -137,6 +137,10 @@ int	cfg_parse_http_url(const char *s, struct cfg_http_url *out,
  * "***@" (for non-http schemes up to the last '@', so odd characters in a
  * password cannot leak). out always NUL-terminated, truncated to fit. */
 void	cfg_redact_url(const char *s, char *out, size_t outlen);
+/* Replaces, in place, whatever follows the authority of a URL (path,
+ * query, fragment) with a slash and three asterisks when there is any;
+ * size is the buffer's. */
+void	cfg_redact_url_path(char *url, size_t size);
 
 /* Checks an Argon2 PHC string "$argon2id$v=19$m=..,t=..,p=..$salt$hash"
  * (also argon2i/argon2d) for shape and sane parameters. */

@@ -917,3 +917,23 @@ cfg_redact_url(const char *s, char *out, size_t outlen)
 	append(out, outlen, &pos, "***", 3);
 	append(out, outlen, &pos, at, strlen(at));
 }
+
+void
+cfg_redact_url_path(char *url, size_t size)
+{
+	char *auth, *rest;
+
+	if (url == NULL || (auth = strstr(url, "://")) == NULL) {
+		return;
+	}
+	auth += 3;
+	rest = auth + strcspn(auth, "/?#");
+	if (*rest == '\0' || strcmp(rest, "/") == 0) {
+		return;
+	}
+	if ((size_t)(rest - url) + 5 <= size) {
+		memcpy(rest, "/***", 5);
+	} else {
+		*rest = '\0';	/* no room for the marker: drop the rest */
+	}
+}

@@ -999,6 +999,35 @@ test_redact_url(void **state)
 	assert_string_equal(out, "");
 }
 
+static void
+test_redact_url_path(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} v[] = {
+		{ "https://hooks.example/services/T0/B0/tok", "https://hooks.example/***" },
+		{ "https://h:8443", "https://h:8443" },
+		{ "https://h/", "https://h/" },
+		{ "https://h?k=tok", "https://h/***" },
+		{ "https://h#x", "https://h/***" },
+		{ "no-scheme/path", "no-scheme/path" },
+	};
+	char out[64];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		snprintf(out, sizeof(out), "%s", v[i].in);
+		cfg_redact_url_path(out, sizeof(out));
+		assert_string_equal(out, v[i].out);
+	}
+	/* No room for the marker: the path is dropped, never kept. */
+	snprintf(out, sizeof(out), "%s", "https://h?t");
+	cfg_redact_url_path(out, 12);
+	assert_string_equal(out, "https://h");
+	cfg_redact_url_path(NULL, 0);
+}
+
 /* ------------------------------------------------------------------- phc */
 
 #define SALT "c29tZXNhbHRzb21lc2FsdA"
@@ -1307,6 +1336,7 @@ main(void)
 		cmocka_unit_test(test_proxy_url_bad),
 		cmocka_unit_test(test_http_url),
 		cmocka_unit_test(test_redact_url),
+		cmocka_unit_test(test_redact_url_path),
 		cmocka_unit_test(test_phc),
 		cmocka_unit_test(test_truncations),
 		cmocka_unit_test(test_hostile),
