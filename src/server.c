@@ -31,6 +31,7 @@
 #include <sodium.h>
 
 #include "admin/admin.h"
+#include "auth/auth.h"
 #include "config/config.h"
 #include "config/values.h"
 #include "core/err.h"
@@ -68,6 +69,8 @@ struct server {
 	struct worker			*workers;
 	unsigned			 nworkers;
 	char				*dummy_hash;
+	uint32_t			 dummy_m;	/* its cost, KiB */
+	uint32_t			 dummy_t;
 	int				 sigfd;
 	int				 drained;
 	struct sshd			*sshd;
@@ -108,15 +111,33 @@ server_signals_open(void)
 	return signalfd(-1, &set, SFD_CLOEXEC);
 }
 
-/* Wraps a loaded configuration into a snapshot (owning it with take). */
+static char	*server_dummy_hash(uint32_t, uint32_t);
+
+/* Wraps a loaded configuration into a snapshot (owning it with take).
+ * The unknown-user hash is made again when the Argon2 cost changed. */
 static struct policy_snap *
 server_snap(struct server *srv, struct cfg *cfg, int take, int *failed)
 {
+	uint32_t m = cfg->security.argon2_memory_cost;
+	uint32_t t = cfg->security.argon2_time_cost;
 	struct policy_snap *s = policy_snap_new(cfg, take, srv->state);
-	char err[512];
+	char err[512], *h;
 
-	s->dummy_hash = xstrdup(srv->dummy_hash);
 	*failed = 0;
+	if (srv->dummy_hash == NULL || srv->dummy_m != m ||
+	    srv->dummy_t != t) {
+		if ((h = server_dummy_hash(m, t)) == NULL) {
+			log_error("security.argon2_*: cannot make an Argon2id "
+			    "hash with m=%u KiB, t=%u (out of memory?)", m, t);
+			*failed = 1;
+			return s;
+		}
+		free(srv->dummy_hash);
+		srv->dummy_hash = h;
+		srv->dummy_m = m;
+		srv->dummy_t = t;
+	}
+	s->dummy_hash = xstrdup(srv->dummy_hash);
 	if (cfg->geoip.enabled && geoip_open(cfg->geoip.database_path,
 	    &s->geo, err, sizeof(err)) != 0) {
 		log_error("geoip.database_path: %s", err);
@@ -447,20 +468,21 @@ server_cleanup(struct server *srv)
 	pthread_mutex_destroy(&srv->reload_lock);
 }
 
-/* Makes the hash that unknown users are checked against, so that a
- * wrong name costs the same time as a wrong password. */
+/* Makes the hash that unknown users are checked against, with the
+ * configured cost of new hashes, so that a wrong name costs the same time
+ * as a wrong password. NULL when Argon2id fails (no memory). */
 static char *
-server_dummy_hash(void)
+server_dummy_hash(uint32_t m_kib, uint32_t t)
 {
 	char out[crypto_pwhash_STRBYTES];
 	unsigned char pw[16];
+	int r;
 
 	randombytes_buf(pw, sizeof(pw));
-	if (crypto_pwhash_str_alg(out, (const char *)pw, sizeof(pw), 2,
-	    19456 * 1024, crypto_pwhash_ALG_ARGON2ID13) != 0)
-		abort();
+	r = auth_argon2_hash((const char *)pw, sizeof(pw), m_kib, t, out,
+	    sizeof(out));
 	util_wipe(pw, sizeof(pw));
-	return xstrdup(out);
+	return r == 0 ? xstrdup(out) : NULL;
 }
 
 /* Runs until a stop signal; returns the process exit code. */
@@ -480,7 +502,6 @@ server_run(struct cfg *cfg, const struct cfg_overrides *ov)
 		log_error("libsodium failed to initialise");
 		return 1;
 	}
-	srv.dummy_hash = server_dummy_hash();
 	srv.state = policy_state_new();
 	policy_holder_init(&srv.policy, server_snap(&srv, cfg, 0, &failed));
 	srv.pool = pool_new(SERVER_POOL_THREADS, SERVER_POOL_QUEUE);

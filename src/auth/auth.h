@@ -162,4 +162,28 @@ void	auth_cert_verdict_cleanup(struct auth_cert_verdict *v);
 /* Decodes standard base64 into a new heap buffer. 0 or ERR_INVAL. */
 int	auth_b64_decode(const char *s, unsigned char **out, size_t *len);
 
+/* ----- Argon2id hashing (auth_pwhash.c) ----- */
+
+/*
+ * Bounds of security.argon2_*: within libsodium's crypto_pwhash limits
+ * and within what a password_hash in the configuration may carry (see
+ * cfg_check_phc), so every hash we make loads again. libsodium computes
+ * one lane only, so parallelism must be 1.
+ */
+#define AUTH_ARGON2_M_MIN	8u		/* KiB */
+#define AUTH_ARGON2_M_MAX	4194304u	/* KiB: 4 GiB */
+#define AUTH_ARGON2_T_MIN	1u
+#define AUTH_ARGON2_T_MAX	64u
+#define AUTH_ARGON2_M_DEFAULT	19456u		/* KiB, as in the schema */
+#define AUTH_ARGON2_T_DEFAULT	2u
+
+/* Checks a cost; 0, or ERR_INVAL with a reason in err. */
+int	auth_argon2_check(uint32_t m_kib, uint32_t t, uint32_t p, char *err,
+	    size_t errlen);
+/* Argon2id PHC string of pw (len bytes) into out (at least
+ * crypto_pwhash_STRBYTES = 128 bytes). 0, ERR_INVAL (bad cost, short
+ * buffer) or ERR_NOMEM. */
+int	auth_argon2_hash(const char *pw, size_t len, uint32_t m_kib,
+	    uint32_t t, char *out, size_t outlen);
+
 #endif /* SKS5_AUTH_AUTH_H */

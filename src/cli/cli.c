@@ -130,7 +130,7 @@ dispatch(const struct cli_args *a, char **envp)
 	case CLI_CMD_SHOW_CONFIG:
 		return show_config(a, envp);
 	case CLI_CMD_HASH_PASSWORD:
-		return cli__cmd_hash_password(a);
+		return cli__cmd_hash_password(a, envp);
 	case CLI_CMD_QUICK_START:
 		return cli__cmd_quick_start(a, envp);
 	case CLI_CMD_INIT:

@@ -19,6 +19,7 @@
 
 #include <sodium.h>
 
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "core/err.h"
@@ -428,7 +429,8 @@ cli__cmd_init(const struct cli_args *a)
 	    sizeof(pw)) != 0) {
 		goto done;
 	}
-	if (cli__hash_password(pw, hash, sizeof(hash)) != 0) {
+	if (cli__hash_password(pw, AUTH_ARGON2_M_DEFAULT,
+	    AUTH_ARGON2_T_DEFAULT, hash, sizeof(hash)) != 0) {
 		rc = cli__error("cannot hash the password");
 		goto done;
 	}

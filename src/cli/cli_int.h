@@ -7,6 +7,7 @@
 #define SKS5_CLI_CLI_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct cfg_overrides;
@@ -141,11 +142,13 @@ int	cli__read_password(int confirm, char *buf, size_t len);
 /* Takes the password from opt (a -p value, then wiped from argv, with a
  * warning) or, when opt is NULL, asks as above. Prints any message. */
 int	cli__get_password(char *opt, char *buf, size_t len);
-/* Argon2id PHC string of pw into out (crypto_pwhash_STRBYTES). 0 or ERR_*. */
-int	cli__hash_password(const char *pw, char *out, size_t outlen);
+/* Argon2id PHC string of pw with memory m_kib KiB and t passes into out
+ * (crypto_pwhash_STRBYTES). 0 or ERR_*. */
+int	cli__hash_password(const char *pw, uint32_t m_kib, uint32_t t,
+	    char *out, size_t outlen);
 
 /* Subcommands: each returns the exit code. */
-int	cli__cmd_hash_password(const struct cli_args *a);
+int	cli__cmd_hash_password(const struct cli_args *a, char **envp);
 int	cli__cmd_init(const struct cli_args *a);
 int	cli__cmd_quick_start(const struct cli_args *a, char **envp);
 /* Creates path (which must not exist) with mode 0600 and writes text:

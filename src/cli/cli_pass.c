@@ -14,7 +14,9 @@
 
 #include <sodium.h>
 
+#include "auth/auth.h"
 #include "cli/cli.h"
+#include "config/config.h"
 #include "core/err.h"
 #include "core/util.h"
 
@@ -164,16 +166,10 @@ cli__read_password(int confirm, char *buf, size_t len)
 }
 
 int
-cli__hash_password(const char *pw, char *out, size_t outlen)
+cli__hash_password(const char *pw, uint32_t m_kib, uint32_t t, char *out,
+    size_t outlen)
 {
-	if (outlen < crypto_pwhash_STRBYTES || sodium_init() < 0) {
-		return ERR_INVAL;
-	}
-	if (crypto_pwhash_str_alg(out, pw, strlen(pw), 2, 19456 * 1024,
-	    crypto_pwhash_ALG_ARGON2ID13) != 0) {
-		return ERR_NOMEM;
-	}
-	return 0;
+	return auth_argon2_hash(pw, strlen(pw), m_kib, t, out, outlen);
 }
 
 int
@@ -201,16 +197,50 @@ cli__get_password(char *opt, char *pw, size_t len)
 	return 0;
 }
 
+/* The cost for hash-password: the configuration's when one was named
+ * (-c or SKS5_CONFIG, loaded as the server would), else the defaults.
+ * 0, or an exit code after printing why. */
+static int
+hash_cost(const struct cli_args *a, char **envp, uint32_t *m, uint32_t *t)
+{
+	struct cfg_overrides ov;
+	struct cfg_diag d;
+	struct cfg *cfg = NULL;
+	int rc = CLI_EXIT_OK;
+
+	*m = AUTH_ARGON2_M_DEFAULT;
+	*t = AUTH_ARGON2_T_DEFAULT;
+	if (!a->config_explicit)
+		return 0;
+	cli__overrides(a, envp, &ov);
+	cfg_diag_init(&d);
+	if (cfg_load(&ov, &cfg, &d) != 0) {
+		cfg_diag_print(&d, stderr);
+		rc = cli__error("cannot read the Argon2 cost from the "
+		    "configuration %s", a->config);
+	} else {
+		*m = cfg->security.argon2_memory_cost;
+		*t = cfg->security.argon2_time_cost;
+	}
+	cfg_free(cfg);
+	cfg_diag_cleanup(&d);
+	return rc;
+}
+
 int
-cli__cmd_hash_password(const struct cli_args *a)
+cli__cmd_hash_password(const struct cli_args *a, char **envp)
 {
 	char pw[CLI_PASS_MAX], hash[crypto_pwhash_STRBYTES];
+	uint32_t m, t;
 	int rc = CLI_EXIT_FAIL;
 
+	if ((rc = hash_cost(a, envp, &m, &t)) != 0)
+		return rc;
+	rc = CLI_EXIT_FAIL;
 	if (cli__get_password(cli__opt_mut(a, "password"), pw, sizeof(pw)) != 0) {
 		goto out;
 	}
-	if (cli__hash_password(pw, hash, sizeof(hash)) != 0) {
+	if (cli__hash_password(pw, m, t, hash, sizeof(hash)) != 0) {
 		rc = cli__error("cannot hash the password (out of memory?)");
 		goto out;
 	}

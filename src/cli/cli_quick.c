@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "config/config.h"
 #include "core/err.h"
@@ -144,7 +145,8 @@ cli__cmd_quick_start(const struct cli_args *a, char **envp)
 	struct cfg_diag d;
 	struct cfg *cfg = NULL;
 	size_t len = 0;
-	int rc = CLI_EXIT_FAIL, generated = 0, r;
+	uint32_t m, t;
+	int rc = CLI_EXIT_FAIL, generated = 0, r, pass;
 
 	pw[0] = hash[0] = '\0';
 	cfg_diag_init(&d);
@@ -167,23 +169,43 @@ cli__cmd_quick_start(const struct cli_args *a, char **envp)
 		gen_password(pw, QS_GEN_LEN);
 		generated = 1;
 	}
-	if (cli__hash_password(pw, hash, sizeof(hash)) != 0) {
-		rc = cli__error("cannot hash the password");
-		goto done;
-	}
-	if ((text = build(ssh, socks, user, hash, &len)) == NULL) {
-		rc = cli__error("an address or the user name holds control "
-		    "characters");
-		goto done;
-	}
 	cli__overrides(a, envp, &ov);
 	ov.envp = NULL;		/* quick-start takes no SKS5_* variables */
 	ov.ssh_listen = NULL;	/* already in the document */
-	if (cfg_load_string(text, len, "quick-start", NULL, &ov, &cfg,
-	    &d) != 0) {
-		cfg_diag_print(&d, stderr);
-		rc = cli__error("the quick-start configuration is invalid");
-		goto done;
+	m = AUTH_ARGON2_M_DEFAULT;
+	t = AUTH_ARGON2_T_DEFAULT;
+	/* Twice at most: a --set security.argon2_* seen in the loaded
+	 * configuration means hashing again with that cost. */
+	for (pass = 0; pass < 2; pass++) {
+		if (cli__hash_password(pw, m, t, hash, sizeof(hash)) != 0) {
+			rc = cli__error("cannot hash the password");
+			goto done;
+		}
+		if (text != NULL) {
+			util_wipe(text, len);
+			free(text);
+		}
+		if ((text = build(ssh, socks, user, hash, &len)) == NULL) {
+			rc = cli__error("an address or the user name holds "
+			    "control characters");
+			goto done;
+		}
+		cfg_free(cfg);
+		cfg = NULL;
+		cfg_diag_cleanup(&d);
+		cfg_diag_init(&d);
+		if (cfg_load_string(text, len, "quick-start", NULL, &ov, &cfg,
+		    &d) != 0) {
+			cfg_diag_print(&d, stderr);
+			rc = cli__error("the quick-start configuration is "
+			    "invalid");
+			goto done;
+		}
+		if (cfg->security.argon2_memory_cost == m &&
+		    cfg->security.argon2_time_cost == t)
+			break;
+		m = cfg->security.argon2_memory_cost;
+		t = cfg->security.argon2_time_cost;
 	}
 	cfg_diag_print(&d, stderr);
 	if (save != NULL) {

@@ -126,7 +126,9 @@ const struct cli_cmd cli__cmds[] = {
 	    "print the Argon2id hash of a password", NULL, 0, NULL,
 	    "Asks for the password twice without echo on a terminal, or "
 	    "reads one line from standard input, and prints the PHC string "
-	    "to paste as password_hash.",
+	    "to paste as password_hash. The Argon2id cost is that of the "
+	    "configuration named with -c (security.argon2_*), else "
+	    "m=19456,t=2,p=1.",
 	    "sks5 hash-password", hash_opts },
 	{ CLI_CMD_INIT, "init", "write a commented starter configuration",
 	    NULL, 0, NULL,

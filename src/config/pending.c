@@ -24,8 +24,6 @@ static const struct {
 	const char	*prefix;
 	int		 issue;
 } pending[] = {
-	/* #5: SSH. The rest of its keys work. */
-	{ "security.argon2_*", 5 },
 	/* #6: shell. The emulator runs behind SSH shell and exec channels;
 	 * these keys are not read by it yet. */
 	{ "server.motd_path", 6 },

@@ -181,10 +181,12 @@ static const struct cfg__key security_keys[] = {
 	    "half-life, seconds"),
 	KV(S, trusted_user_ca_keys, "OpenSSH user CA public keys for "
 	    "certificate logins"),
-	KU32(S, argon2_memory_cost, 19456, "Argon2id memory cost, KiB, for "
-	    "new hashes"),
-	KU32(S, argon2_time_cost, 2, "Argon2id passes for new hashes"),
-	KU32(S, argon2_parallelism, 1, "Argon2id lanes for new hashes"),
+	KU32(S, argon2_memory_cost, 19456, "Argon2id memory cost, KiB "
+	    "(8..4194304), for new hashes and the unknown-user check"),
+	KU32(S, argon2_time_cost, 2, "Argon2id passes (1..64) for new "
+	    "hashes and the unknown-user check"),
+	KU32(S, argon2_parallelism, 1, "Argon2id lanes; only 1 (libsodium "
+	    "computes one lane)"),
 	KU64(S, rate_limit_cleanup_interval, 60, "Seconds between prunes of "
 	    "idle rate-limiter entries"),
 	KU64(S, rate_limit_max_ips, 100000, "Cap on tracked source IPs"),

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/auth.h"
 #include "config/values.h"
 #include "core/err.h"
 #include "core/util.h"
@@ -257,6 +258,29 @@ check_server(struct cfg__ld *ld, const struct cfg_server *s)
 	}
 }
 
+/* security.argon2_*: the cost of new hashes and of the dummy check. */
+static void
+check_argon2(struct cfg__ld *ld, const struct cfg_security *s)
+{
+	if (s->argon2_memory_cost < AUTH_ARGON2_M_MIN ||
+	    s->argon2_memory_cost > AUTH_ARGON2_M_MAX) {
+		verr(ld, "security.argon2_memory_cost", "%u KiB is out of "
+		    "range (%u..%u KiB)", s->argon2_memory_cost,
+		    AUTH_ARGON2_M_MIN, AUTH_ARGON2_M_MAX);
+	}
+	if (s->argon2_time_cost < AUTH_ARGON2_T_MIN ||
+	    s->argon2_time_cost > AUTH_ARGON2_T_MAX) {
+		verr(ld, "security.argon2_time_cost", "%u is out of range "
+		    "(%u..%u)", s->argon2_time_cost, AUTH_ARGON2_T_MIN,
+		    AUTH_ARGON2_T_MAX);
+	}
+	if (s->argon2_parallelism != 1) {
+		verr(ld, "security.argon2_parallelism", "must be 1: "
+		    "libsodium's Argon2id computes a single lane (hashes "
+		    "with p>1 made elsewhere still verify)");
+	}
+}
+
 /* [security]: bans, source lists, TOTP protocols, CA keys. */
 static void
 check_security(struct cfg__ld *ld, const struct cfg_security *s)
@@ -291,6 +315,7 @@ check_security(struct cfg__ld *ld, const struct cfg_security *s)
 		}
 		cfg_authkey_cleanup(&key);
 	}
+	check_argon2(ld, s);
 }
 
 /* [api], [metrics], [geoip], [acl], [upstream_proxy]. */

@@ -177,6 +177,50 @@ def test_hash_password_too_long(sks5_bin, tmp_path):
     assert "too long" in p.stderr
 
 
+def test_hash_password_cost_from_config(sks5_bin, tmp_path):
+    """With -c, the cost of the new hash is security.argon2_* of that
+    configuration; out-of-range costs are refused with the key named."""
+    base = run(["hash-password", "-p", "x"], tmp_path).stdout.strip()
+    assert PHC_RE.match(base)
+
+    def conf(name, security):
+        path = tmp_path / name
+        path.write_text('[server]\nsocks5_listen = "127.0.0.1:1080"\n'
+                        '[security]\n%s\n[[users]]\nusername = "a"\n'
+                        'password_hash = "%s"\n' % (security, base))
+        os.chmod(path, 0o600)
+        return str(path)
+
+    good = conf("good.toml", "argon2_memory_cost = 64\nargon2_time_cost = 3")
+    p = run(["-c", good, "hash-password"], tmp_path, stdin="s3cret\n")
+    assert p.returncode == 0, p.stderr
+    h = p.stdout.strip()
+    assert re.match(r"^\$argon2id\$v=19\$m=64,t=3,p=1\$", h), h
+    ok = sodium_verify(h, "s3cret")
+    assert ok is None or ok
+    # the hash made loads back as a password_hash
+    conf("back.toml", "")
+    (tmp_path / "back.toml").write_text(
+        (tmp_path / "back.toml").read_text().replace(base, h))
+    p = run(["-c", str(tmp_path / "back.toml"), "check-config"], tmp_path)
+    assert p.returncode == 0, p.stderr
+    # without -c: the defaults, whatever config.toml lies in the directory
+    (tmp_path / "config.toml").write_text(open(good).read())
+    p = run(["hash-password"], tmp_path, stdin="s3cret\n")
+    assert p.returncode == 0 and PHC_RE.match(p.stdout.strip())
+    for sec, msg in (("argon2_parallelism = 4",
+                      "security.argon2_parallelism: must be 1"),
+                     ("argon2_memory_cost = 4",
+                      "security.argon2_memory_cost: 4 KiB is out of range"),
+                     ("argon2_time_cost = 0",
+                      "security.argon2_time_cost: 0 is out of range")):
+        p = run(["-c", conf("bad.toml", sec), "hash-password"], tmp_path,
+                stdin="s3cret\n")
+        assert p.returncode == 1, p.stdout
+        assert msg in p.stderr
+        assert p.stdout == ""
+
+
 def pty_run(args, tmp_path, answers):
     """Runs sks5 on a pty, typing each answer after its prompt. Returns
     (exit code, everything the terminal showed)."""

@@ -100,6 +100,34 @@ def test_save_config(tmp_path):
     assert r.returncode == 1 and "already exists" in r.stderr
 
 
+def test_argon2_cost_from_set(tmp_path, echo_server):
+    """--set security.argon2_* gives the cost of the generated hash, and
+    the password still logs in."""
+    s = start(tmp_path, "--password", "pw cost",
+              "--set", "security.argon2_time_cost=3",
+              "--set", "security.argon2_memory_cost=1024",
+              "--set", "security.ip_guard_enabled=false",
+              "--save-config", "saved.toml")
+    c, rep, _ = socks_connect(s.port, 1, "127.0.0.1", echo_server,
+                              user="user", password="pw cost")
+    assert rep == 0
+    c.close()
+    c, rep, _ = socks_connect(s.port, 1, "127.0.0.1", echo_server,
+                              user="nobody", password="pw cost")
+    assert rep == "authfail"
+    c.close()
+    assert s.stop() == 0
+    text = (tmp_path / "saved.toml").read_text()
+    assert "$argon2id$v=19$m=1024,t=3,p=1$" in text
+    r = subprocess.run([binary(), "quick-start", "--password", "x",
+                        "--socks5-listen", "127.0.0.1:%d" % free_port(),
+                        "--set", "security.argon2_parallelism=2"],
+                       capture_output=True, text=True, timeout=30,
+                       stdin=subprocess.DEVNULL)
+    assert r.returncode == 1
+    assert "security.argon2_parallelism: must be 1" in r.stderr
+
+
 def test_bad_address_is_a_clear_error(tmp_path):
     r = subprocess.run([binary(), "quick-start", "--password", "x",
                         "--socks5-listen", "nonsense"],

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include <sodium.h>
+
 #include "auth/auth.h"
 #include "core/err.h"
 #include "test_auth_data.h"
@@ -372,11 +374,51 @@ test_cert_untrusted_ca(void **state)
 	free(ca.p);
 }
 
+/* Argon2id hashes carry the configured cost and verify; bad costs are
+ * refused with a reason. */
+static void
+test_argon2_hash(void **state)
+{
+	char out[crypto_pwhash_STRBYTES], err[160];
+
+	(void)state;
+	assert_int_equal(auth_argon2_hash("pw", 2, 64, 3, out, sizeof(out)),
+	    0);
+	assert_non_null(strstr(out, "$argon2id$v=19$m=64,t=3,p=1$"));
+	assert_int_equal(crypto_pwhash_str_verify(out, "pw", 2), 0);
+	assert_int_not_equal(crypto_pwhash_str_verify(out, "pX", 2), 0);
+	assert_int_equal(auth_argon2_hash("pw", 2, AUTH_ARGON2_M_DEFAULT,
+	    AUTH_ARGON2_T_DEFAULT, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "$m=19456,t=2,p=1$"));
+	/* Bounds. */
+	assert_int_equal(auth_argon2_check(8, 1, 1, err, sizeof(err)), 0);
+	assert_int_equal(auth_argon2_check(4194304, 64, 1, err,
+	    sizeof(err)), 0);
+	assert_int_equal(auth_argon2_check(7, 1, 1, err, sizeof(err)),
+	    ERR_INVAL);
+	assert_non_null(strstr(err, "memory cost 7 KiB is out of range"));
+	assert_int_equal(auth_argon2_check(4194305, 1, 1, err, sizeof(err)),
+	    ERR_INVAL);
+	assert_int_equal(auth_argon2_check(64, 0, 1, err, sizeof(err)),
+	    ERR_INVAL);
+	assert_non_null(strstr(err, "time cost 0 is out of range (1..64)"));
+	assert_int_equal(auth_argon2_check(64, 65, 1, err, sizeof(err)),
+	    ERR_INVAL);
+	assert_int_equal(auth_argon2_check(64, 1, 2, err, sizeof(err)),
+	    ERR_INVAL);
+	assert_non_null(strstr(err, "parallelism 2 is not supported"));
+	assert_int_equal(auth_argon2_hash("pw", 2, 7, 1, out, sizeof(out)),
+	    ERR_INVAL);
+	assert_int_equal(auth_argon2_hash("pw", 2, 64, 1, out, 64),
+	    ERR_INVAL);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_totp_rfc6238_vectors),
+		cmocka_unit_test(test_argon2_hash),
 		cmocka_unit_test(test_totp_verify_skew_and_replay),
 		cmocka_unit_test(test_totp_replay_table),
 		cmocka_unit_test(test_totp_split),

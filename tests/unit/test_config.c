@@ -240,6 +240,23 @@ test_validate_security(void **state)
 	    "\"socks5\"]\n", ""));
 	assert_true(fails_with("[security]\ntotp_required_for = [\"http\"]\n",
 	    "", "unknown protocol \"http\""));
+	assert_true(loads("[security]\nargon2_memory_cost = 8\n"
+	    "argon2_time_cost = 1\nargon2_parallelism = 1\n", ""));
+	assert_true(loads("[security]\nargon2_memory_cost = 4194304\n"
+	    "argon2_time_cost = 64\n", ""));
+	assert_true(fails_with("[security]\nargon2_memory_cost = 7\n", "",
+	    "security.argon2_memory_cost: 7 KiB is out of range "
+	    "(8..4194304 KiB)"));
+	assert_true(fails_with("[security]\nargon2_memory_cost = 4194305\n",
+	    "", "security.argon2_memory_cost: 4194305 KiB is out of range"));
+	assert_true(fails_with("[security]\nargon2_time_cost = 0\n", "",
+	    "security.argon2_time_cost: 0 is out of range (1..64)"));
+	assert_true(fails_with("[security]\nargon2_time_cost = 65\n", "",
+	    "security.argon2_time_cost: 65 is out of range"));
+	assert_true(fails_with("[security]\nargon2_parallelism = 4\n", "",
+	    "security.argon2_parallelism: must be 1"));
+	assert_true(fails_with("[security]\nargon2_parallelism = 0\n", "",
+	    "security.argon2_parallelism: must be 1"));
 	assert_true(fails_with("[security]\ntrusted_user_ca_keys = "
 	    "[\"garbage\"]\n", "", "security.trusted_user_ca_keys: entry 1"));
 	assert_true(fails_with("[api]\nenabled = true\ntoken = \"short\"\n",

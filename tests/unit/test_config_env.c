@@ -66,20 +66,32 @@ test_env_only_flat(void **state)
 	cfg_diag_cleanup(&d);
 }
 
+/* The Argon2 cost comes from the environment too, and is validated. */
 static void
-test_env_only_pending(void **state)
+test_env_only_argon2(void **state)
 {
 	char *env[] = {
 		"SKS5_SSH_LISTEN=127.0.0.1:2222", "SKS5_PASSWORD_HASH=" HASH,
-		"SKS5_ARGON2_TIME_COST=5", NULL
+		"SKS5_ARGON2_TIME_COST=5", "SKS5_ARGON2_MEMORY_COST=65536",
+		NULL
+	};
+	char *bad[] = {
+		"SKS5_SSH_LISTEN=127.0.0.1:2222", "SKS5_PASSWORD_HASH=" HASH,
+		"SKS5_ARGON2_PARALLELISM=4", NULL
 	};
 	struct cfg_diag d;
+	struct cfg *c = NULL;
 
 	(void)state;
-	assert_null(env_load(env, 0, &d));
-	assert_true(has_error(&d, "env SKS5_ARGON2_TIME_COST: "
-	    "'security.argon2_time_cost' is not implemented yet (issue #5); "
-	    "remove it to continue"));
+	c = env_load(env, 0, &d);
+	assert_non_null(c);
+	assert_int_equal(c->security.argon2_time_cost, 5);
+	assert_int_equal(c->security.argon2_memory_cost, 65536);
+	assert_int_equal(c->security.argon2_parallelism, 1);
+	cfg_free(c);
+	cfg_diag_cleanup(&d);
+	assert_null(env_load(bad, 0, &d));
+	assert_true(has_error(&d, "security.argon2_parallelism: must be 1"));
 	assert_int_equal(d.nerrors, 1);
 	cfg_diag_cleanup(&d);
 }
@@ -385,9 +397,8 @@ test_set_errors(void **state)
 	assert_true(set_fails("users.1.username=bob",
 	    "user \"bob\" needs password_hash", 1));
 	/* Pending keys are rejected from --set too. */
-	assert_true(set_fails("security.argon2_time_cost=5",
-	    "--set security.argon2_time_cost: 'security.argon2_time_cost' is "
-	    "not implemented yet (issue #5); remove it to continue", 0));
+	assert_true(set_fails("security.argon2_time_cost=0",
+	    "security.argon2_time_cost: 0 is out of range (1..64)", 1));
 	assert_true(set_fails("persistence.state.enabled=false", "is "
 	    "not implemented yet (management plane)", 0));
 }
@@ -466,7 +477,9 @@ test_pending_table(void **state)
 	assert_int_equal(cfg_key_pending("users.upstream_proxy"), 0);
 	assert_int_equal(cfg_key_pending("server.socks5_tls_cert"), 0);
 	assert_int_equal(cfg_key_pending("limits.udp_relay_timeout"), 0);
-	assert_int_equal(cfg_key_pending("security.argon2_time_cost"), 5);
+	assert_int_equal(cfg_key_pending("security.argon2_time_cost"), 0);
+	assert_int_equal(cfg_key_pending("security.argon2_memory_cost"), 0);
+	assert_int_equal(cfg_key_pending("security.argon2_parallelism"), 0);
 	assert_int_equal(cfg_key_pending("security.ban_whitelist"), 0);
 	assert_int_equal(cfg_key_pending("security.rate_limit_max_users"), 7);
 	assert_int_equal(cfg_key_pending("shell.hostname"), 0);
@@ -568,7 +581,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_env_only_flat),
-		cmocka_unit_test(test_env_only_pending),
+		cmocka_unit_test(test_env_only_argon2),
 		cmocka_unit_test(test_env_insufficient),
 		cmocka_unit_test(test_env_indexed_users),
 		cmocka_unit_test(test_env_file_secrets),
