@@ -608,6 +608,19 @@ ev_timeout(struct ev *ev, int timeout_ms)
 	return wait > INT_MAX ? INT_MAX : (int)wait;
 }
 
+int
+ev_next_timer_ms(struct ev *ev)
+{
+	uint64_t wait;
+
+	if (ev->nheap == 0)
+		return -1;
+	ev_update_now(ev);
+	wait = ev->heap[0]->deadline <= ev->now ? 0 :
+	    ev->heap[0]->deadline - ev->now;
+	return wait > INT_MAX ? INT_MAX : (int)wait;
+}
+
 /* One iteration: wait, io callbacks, tasks, timers, before-sleep. */
 int
 ev_run_once(struct ev *ev, int timeout_ms)

@@ -125,6 +125,11 @@ void		 ev_timer_reset(struct ev *ev, struct ev_timer *t,
  * readable; such a host polls with a bounded timeout.
  */
 int		 ev_fd(const struct ev *ev);
+/*
+ * Milliseconds until the earliest timer is due (0: due now), or -1 when no
+ * timer is armed: what a host polling ev_fd() should bound its wait by.
+ */
+int		 ev_next_timer_ms(struct ev *ev);
 /* Loop time in ms (CLOCK_MONOTONIC), cached once per iteration. */
 uint64_t	 ev_now_ms(const struct ev *ev);
 

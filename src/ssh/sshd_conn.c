@@ -235,19 +235,26 @@ conn_after_poll(struct sshd_conn *c, uint64_t *next_sweep)
 	chans_reap(c);
 }
 
-/* The dopoll timeout: shorter when a throttled channel resumes sooner. */
+/*
+ * The dopoll timeout: shorter when a throttled channel resumes sooner, or
+ * when a timer of the ev loop is due sooner (timers do not make its fd
+ * readable; a connect starts from a 0 ms timer, and waiting the full
+ * period there would add up to SSHD_POLL_MS to every channel open).
+ */
 static int
 conn_poll_ms(const struct sshd_conn *c)
 {
 	uint64_t now_us, ms;
+	int t = ev_next_timer_ms(c->loop), bound;
 
+	bound = t >= 0 && t < SSHD_POLL_MS ? t : SSHD_POLL_MS;
 	if (c->wake_us == 0)
-		return SSHD_POLL_MS;
+		return bound;
 	now_us = policy_mono_us();
 	if (c->wake_us <= now_us)
 		return 0;
 	ms = (c->wake_us - now_us + 999) / 1000;
-	return ms < SSHD_POLL_MS ? (int)ms : SSHD_POLL_MS;
+	return ms < (uint64_t)bound ? (int)ms : bound;
 }
 
 /*

@@ -635,6 +635,29 @@ test_timer_rearm_zero_no_spin(void **state)
 	ev_free(ev);
 }
 
+/* ev_next_timer_ms: -1 with no timer, else the wait to the earliest. */
+static void
+test_next_timer_ms(void **state)
+{
+	struct ev *ev = ev_new(8);
+	struct ev_timer *a = NULL, *b = NULL;
+	int calls = 0, w;
+
+	(void)state;
+	assert_int_equal(ev_next_timer_ms(ev), -1);
+	a = ev_timer_add(ev, 100000, timer_rearm_zero, &calls);
+	w = ev_next_timer_ms(ev);
+	assert_true(w > 90000 && w <= 100000);
+	b = ev_timer_add(ev, 0, timer_rearm_zero, &calls);
+	assert_int_equal(ev_next_timer_ms(ev), 0);
+	ev_timer_cancel(ev, b);
+	assert_true(ev_next_timer_ms(ev) > 90000);
+	ev_timer_cancel(ev, a);
+	assert_int_equal(ev_next_timer_ms(ev), -1);
+	assert_int_equal(calls, 0);
+	ev_free(ev);
+}
+
 static void
 test_timer_reset_outside(void **state)
 {
@@ -970,6 +993,7 @@ main(void)
 		cmocka_unit_test(test_cancel_in_callback),
 		cmocka_unit_test(test_timer_reset_in_callback),
 		cmocka_unit_test(test_timer_rearm_zero_no_spin),
+		cmocka_unit_test(test_next_timer_ms),
 		cmocka_unit_test(test_timer_reset_outside),
 		cmocka_unit_test(test_many_timers),
 		cmocka_unit_test(test_post_from_threads),
