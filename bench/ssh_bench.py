@@ -208,8 +208,16 @@ class Srv:
         return self.proc.pid
 
 
+def fresh_dir(tmp, name):
+    """A new directory for one server instance's files."""
+    d = tempfile.mkdtemp(prefix=name + "-", dir=tmp)
+    os.chmod(d, 0o755)
+    return d
+
+
 def start_sks5(binary, tmp, pubkey):
     port = free_port()
+    tmp = fresh_dir(tmp, "sks5")
     cfg = os.path.join(tmp, "sks5.toml")
     with open(cfg, "w") as f:
         f.write("""[server]
@@ -271,6 +279,7 @@ def in_private_ns(tmp, cmd):
 
 def start_sshd(tmp, ak):
     port = free_port()
+    base, tmp = tmp, fresh_dir(tmp, "sshd")
     hk = os.path.join(tmp, "sshd_host_key")
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hk],
                    check=True)
@@ -293,7 +302,7 @@ MaxStartups 1024
 MaxSessions 64
 """ % (port, hk, tmp, ak))
     os.makedirs("/run/sshd", exist_ok=True)
-    p = spawn(in_private_ns(tmp, ["/usr/sbin/sshd", "-D", "-e", "-f", cfg]),
+    p = spawn(in_private_ns(base, ["/usr/sbin/sshd", "-D", "-e", "-f", cfg]),
               stdout=subprocess.DEVNULL,
               stderr=open(os.path.join(tmp, "sshd.log"), "w"))
     wait_port(port, p)
@@ -302,11 +311,12 @@ MaxSessions 64
 
 def start_dropbear(tmp):
     port = free_port()
+    base, tmp = tmp, fresh_dir(tmp, "dropbear")
     hk = os.path.join(tmp, "dropbear_host_key")
     subprocess.run(["dropbearkey", "-t", "ed25519", "-f", hk],
                    check=True, capture_output=True)
     # -F foreground, -E log to stderr, -s no passwords, -m no motd.
-    p = spawn(in_private_ns(tmp, ["/usr/sbin/dropbear", "-F", "-E", "-s",
+    p = spawn(in_private_ns(base, ["/usr/sbin/dropbear", "-F", "-E", "-s",
                                   "-m", "-p", "127.0.0.1:%d" % port,
                                   "-r", hk, "-P",
                                   os.path.join(tmp, "dropbear.pid")]),
@@ -325,6 +335,10 @@ def ssh_base(srv, key, cipher=CHACHA):
             "-o", "StrictHostKeyChecking=no",
             "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
             "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=20",
+            # One key exchange for all: libssh 0.10 and dropbear have no
+            # sntrup761x25519, which OpenSSH 9.2 would pick with sshd.
+            "-o", "KexAlgorithms=curve25519-sha256",
+            "-o", "HostKeyAlgorithms=ssh-ed25519",
             "-c", cipher]
 
 
@@ -428,6 +442,26 @@ def idle_memory(srv, key, n, tmp, batch=4):
         time.sleep(0.5)
 
 
+def install_peers(only):
+    """Installs dropbear-bin (server binaries only, no service) when it is
+    missing and we are root with apt-get (BENCH_NO_INSTALL=1 skips it; a
+    missing peer is then skipped). openssh-server is not installed here:
+    its package would start a system sshd."""
+    want = []
+    if "dropbear" in only and not os.path.exists("/usr/sbin/dropbear"):
+        want.append("dropbear-bin")
+    if (not want or os.environ.get("BENCH_NO_INSTALL") or os.geteuid() != 0
+            or shutil.which("apt-get") is None):
+        return
+    log("installing %s" % " ".join(want))
+    r = subprocess.run(["apt-get", "install", "-y", "-q",
+                        "--no-install-recommends"] + want,
+                       stdout=subprocess.DEVNULL,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    if r.returncode != 0:
+        log("install failed; the missing peers are skipped")
+
+
 def fmt(v, digits=0):
     if v is None:
         return "—"
@@ -454,6 +488,7 @@ def main():
     if a.quick:
         a.mib, a.logins, a.idle, a.cps_seconds, a.reps = 128, 10, 50, 2, 1
     only = set(a.only.split(","))
+    install_peers(only)
     subprocess.run(["make", "-s", "-C", HERE], check=True,
                    stdout=subprocess.DEVNULL)
     tmp = tempfile.mkdtemp(prefix="sks5-sshbench-")
@@ -468,22 +503,25 @@ def main():
     notes = []
     servers = []
     try:
+        starters = []
         if "sks5" in only:
-            servers.append(start_sks5(os.path.abspath(a.sks5), tmp, pubkey))
+            starters.append(lambda: start_sks5(os.path.abspath(a.sks5), tmp,
+                                               pubkey))
         can_ns = os.geteuid() == 0 and shutil.which("unshare") is not None
         _, _, ak = private_users(tmp, pubkey) if can_ns else (0, 0, None)
         if "sshd" in only:
             if can_ns and os.path.exists("/usr/sbin/sshd"):
-                servers.append(start_sshd(tmp, ak))
+                starters.append(lambda: start_sshd(tmp, ak))
             else:
                 notes.append("OpenSSH sshd skipped (needs root, unshare "
                              "and /usr/sbin/sshd from openssh-server)")
         if "dropbear" in only:
             if can_ns and os.path.exists("/usr/sbin/dropbear"):
-                servers.append(start_dropbear(tmp))
+                starters.append(lambda: start_dropbear(tmp))
             else:
                 notes.append("dropbear skipped (needs root, unshare and "
                              "/usr/sbin/dropbear from dropbear-bin)")
+        servers = [st() for st in starters]
         figures = []
         for cipher in (CHACHA, GCM):
             for ch in (1, 8):
@@ -510,10 +548,17 @@ def main():
                     v = fn(s)
                     log("    %s" % fmt(v, 1))
                     results.setdefault((s.name, fname), []).append(v)
-            for s in servers:
-                log("[%d/%d] %s: %d idle connections" %
+            # Memory on a fresh instance of each server: a process that
+            # already served the figures above has free heap to reuse,
+            # which would hide part of the cost.
+            for st in starters:
+                s = st()
+                log("[%d/%d] %s: %d idle connections (fresh instance)" %
                     (rep + 1, a.reps, s.name, a.idle))
-                m = idle_memory(s, key, a.idle, tmp)
+                try:
+                    m = idle_memory(s, key, a.idle, tmp)
+                finally:
+                    stop(s.proc)
                 log("    %s" % (m,))
                 if m is not None:
                     results.setdefault((s.name, "rss"), []).append(m[0])
