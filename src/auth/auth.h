@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "config/values.h"
+
 struct sockaddr;
 
 /* ----- TOTP (auth_totp.c) ----- */
@@ -164,18 +166,13 @@ int	auth_b64_decode(const char *s, unsigned char **out, size_t *len);
 
 /* ----- Argon2id hashing (auth_pwhash.c) ----- */
 
-/*
- * Bounds of security.argon2_*: within libsodium's crypto_pwhash limits
- * and within what a password_hash in the configuration may carry (see
- * cfg_check_phc), so every hash we make loads again. libsodium computes
- * one lane only, so parallelism must be 1.
- */
-#define AUTH_ARGON2_M_MIN	8u		/* KiB */
-#define AUTH_ARGON2_M_MAX	4194304u	/* KiB: 4 GiB */
-#define AUTH_ARGON2_T_MIN	1u
-#define AUTH_ARGON2_T_MAX	64u
-#define AUTH_ARGON2_M_DEFAULT	19456u		/* KiB, as in the schema */
-#define AUTH_ARGON2_T_DEFAULT	2u
+/* Bounds and defaults of security.argon2_* (config/values.h). */
+#define AUTH_ARGON2_M_MIN	CFG_ARGON2_M_MIN
+#define AUTH_ARGON2_M_MAX	CFG_ARGON2_M_MAX
+#define AUTH_ARGON2_T_MIN	CFG_ARGON2_T_MIN
+#define AUTH_ARGON2_T_MAX	CFG_ARGON2_T_MAX
+#define AUTH_ARGON2_M_DEFAULT	CFG_ARGON2_M_DEFAULT
+#define AUTH_ARGON2_T_DEFAULT	CFG_ARGON2_T_DEFAULT
 
 /* Checks a cost; 0, or ERR_INVAL with a reason in err. */
 int	auth_argon2_check(uint32_t m_kib, uint32_t t, uint32_t p, char *err,

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth/auth.h"
 #include "config/values.h"
 #include "core/err.h"
 #include "core/util.h"
@@ -262,17 +261,17 @@ check_server(struct cfg__ld *ld, const struct cfg_server *s)
 static void
 check_argon2(struct cfg__ld *ld, const struct cfg_security *s)
 {
-	if (s->argon2_memory_cost < AUTH_ARGON2_M_MIN ||
-	    s->argon2_memory_cost > AUTH_ARGON2_M_MAX) {
+	if (s->argon2_memory_cost < CFG_ARGON2_M_MIN ||
+	    s->argon2_memory_cost > CFG_ARGON2_M_MAX) {
 		verr(ld, "security.argon2_memory_cost", "%u KiB is out of "
 		    "range (%u..%u KiB)", s->argon2_memory_cost,
-		    AUTH_ARGON2_M_MIN, AUTH_ARGON2_M_MAX);
+		    CFG_ARGON2_M_MIN, CFG_ARGON2_M_MAX);
 	}
-	if (s->argon2_time_cost < AUTH_ARGON2_T_MIN ||
-	    s->argon2_time_cost > AUTH_ARGON2_T_MAX) {
+	if (s->argon2_time_cost < CFG_ARGON2_T_MIN ||
+	    s->argon2_time_cost > CFG_ARGON2_T_MAX) {
 		verr(ld, "security.argon2_time_cost", "%u is out of range "
-		    "(%u..%u)", s->argon2_time_cost, AUTH_ARGON2_T_MIN,
-		    AUTH_ARGON2_T_MAX);
+		    "(%u..%u)", s->argon2_time_cost, CFG_ARGON2_T_MIN,
+		    CFG_ARGON2_T_MAX);
 	}
 	if (s->argon2_parallelism != 1) {
 		verr(ld, "security.argon2_parallelism", "must be 1: "

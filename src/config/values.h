@@ -142,6 +142,19 @@ void	cfg_redact_url(const char *s, char *out, size_t outlen);
  * size is the buffer's. */
 void	cfg_redact_url_path(char *url, size_t size);
 
+/*
+ * Bounds of security.argon2_*: within libsodium's crypto_pwhash limits
+ * (memory at least 8 KiB, at least 1 pass for Argon2id) and within what
+ * cfg_check_phc() accepts in a password_hash, so every hash sks5 makes
+ * loads again. libsodium computes one lane only, so parallelism is 1.
+ */
+#define CFG_ARGON2_M_MIN	8u		/* KiB */
+#define CFG_ARGON2_M_MAX	4194304u	/* KiB: 4 GiB */
+#define CFG_ARGON2_T_MIN	1u
+#define CFG_ARGON2_T_MAX	64u
+#define CFG_ARGON2_M_DEFAULT	19456u		/* KiB, as in the schema */
+#define CFG_ARGON2_T_DEFAULT	2u
+
 /* Checks an Argon2 PHC string "$argon2id$v=19$m=..,t=..,p=..$salt$hash"
  * (also argon2i/argon2d) for shape and sane parameters. */
 int	cfg_check_phc(const char *s, char *err, size_t errlen);
