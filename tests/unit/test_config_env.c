@@ -396,9 +396,9 @@ test_set_errors(void **state)
 	    "--set users.0.password_hash: users.0.password_hash:", 1));
 	assert_true(set_fails("users.1.username=bob",
 	    "user \"bob\" needs password_hash", 1));
-	/* Pending keys are rejected from --set too. */
 	assert_true(set_fails("security.argon2_time_cost=0",
 	    "security.argon2_time_cost: 0 is out of range (1..64)", 1));
+	/* Pending keys are rejected from --set too. */
 	assert_true(set_fails("persistence.state.enabled=false", "is "
 	    "not implemented yet (management plane)", 0));
 }
