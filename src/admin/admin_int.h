@@ -111,7 +111,7 @@ struct live_msg {
 
 /* Concurrent SSE + WebSocket streams, messages and bytes a client may
  * have waiting, and the heartbeat and snapshot periods. */
-#define LIVE_STREAMS_MAX	16
+#define LIVE_STREAMS_MAX	8
 #define LIVE_QUEUE_MAX		512
 #define LIVE_QUEUE_BYTES	(1024 * 1024)
 #define LIVE_RING		100

@@ -339,6 +339,34 @@ ws_input(struct wsc *w)
 	return done;
 }
 
+/*
+ * Half-closes and reads what the client still sends (bounded in bytes
+ * and time), so that closing does not reset the connection and destroy
+ * the close frame before the client read it.
+ */
+static void
+ws_linger(struct wsc *w)
+{
+	unsigned char junk[4096];
+	struct pollfd pfd;
+	size_t total = 0;
+	uint64_t until = util_mono_ms() + 1000;
+	ssize_t k;
+
+	(void)shutdown(w->sock, SHUT_WR);
+	pfd.fd = w->sock;
+	pfd.events = POLLIN;
+	while (total < 256 * 1024 && util_mono_ms() < until) {
+		if (poll(&pfd, 1, 200) <= 0)
+			continue;
+		k = recv(w->sock, junk, sizeof(junk), 0);
+		if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR))
+			break;
+		if (k > 0)
+			total += (size_t)k;
+	}
+}
+
 static void *
 ws_main(void *arg)
 {
@@ -387,6 +415,7 @@ ws_main(void *arg)
 			}
 		}
 	}
+	ws_linger(w);
 	log_info("event=api.stream.close kind=ws");
 	admin__live_leave(l, w->c);
 	MHD_upgrade_action(w->urh, MHD_UPGRADE_ACTION_CLOSE);
