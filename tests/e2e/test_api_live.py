@@ -241,6 +241,11 @@ def test_read_only_endpoints(live, echo_server):
     assert api(live, "GET", "/api/sessions")["data"] == []
     c = socks_session(live, echo_server)
     try:
+        # The stream is registered right after its reply went out.
+        deadline = time.time() + 15
+        while not api(live, "GET", "/api/sessions")["data"]:
+            assert time.time() < deadline, "the session never showed"
+            time.sleep(0.1)
         sess = api(live, "GET", "/api/sessions")["data"]
         assert len(sess) == 1
         e = sess[0]

@@ -365,8 +365,9 @@ test_maintenance_tickets(void **state)
 	(void)call(f, "GET", "/api/events", NULL, AUTH, &r);
 	assert_int_equal(r.stream, ADMIN_STREAM_SSE);
 	admin_resp_cleanup(&r);
-	(void)call(f, "POST", "/api/events", NULL, AUTH, &r);
+	v = call(f, "POST", "/api/events", NULL, AUTH, &r);
 	assert_int_equal(r.status, 405);
+	json_decref(v);
 	admin_resp_cleanup(&r);
 }
 
