@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -305,15 +306,19 @@ def test_maintenance_toggle_and_audit(live):
     assert api(live, "POST", "/api/maintenance")["data"]["maintenance"] is False
     st, _, _ = request(live, "GET", "/api/maintenance", AUTH)
     assert st == 405
-    deadline = time.time() + 10
+    # SIGUSR1 flips the same flag and is audited the same way.
+    live.proc.send_signal(signal.SIGUSR1)
+    deadline = time.time() + 15
     lines = []
     while time.time() < deadline:
         lines = [json.loads(x) for x in live.audit.read_text().splitlines() if x]
         lines = [x for x in lines if x["event_type"] == "maintenance.toggled"]
-        if len(lines) == 2:
+        if len(lines) == 3:
             break
         time.sleep(0.1)
-    assert [(x["enabled"], x["source"]) for x in lines] == [(True, "api"), (False, "api")]
+    assert [(x["enabled"], x["source"]) for x in lines] == [
+        (True, "api"), (False, "api"), (True, "signal")]
+    assert api(live, "GET", "/api/status")["data"]["maintenance"] is True
 
 
 def test_tickets_refused(live):
