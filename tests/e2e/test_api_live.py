@@ -415,6 +415,7 @@ def test_websocket(live, echo_server):
     try:
         assert w.status == 101, w.headers
         assert w.headers["upgrade"].lower() == "websocket"
+        assert w.headers["connection"].lower() == "upgrade"
         assert w.headers["sec-websocket-accept"] == w.expected_accept()
         op, p = w.recv()
         assert op == 1 and json.loads(p)["total_users"] == 2
@@ -583,6 +584,15 @@ def test_dashboard_in_chromium(live, echo_server, tmp_path):
         ch.poll("[...document.querySelectorAll('#events li')].some("
                 "x => x.textContent.includes('<img src=x id=pwn>'))")
         assert ch.eval("document.getElementById('pwn') === null") is True
+        # A browser's own WebSocket completes the handshake (under the
+        # page's CSP) and receives the feed.
+        ch.eval("window.__ws = []; fetch('/api/sse-ticket', {method: 'POST', headers: "
+                "{Authorization: 'Bearer %s'}}).then(r => r.json()).then(j => {"
+                " const w = new WebSocket('ws://' + location.host + '/api/ws?ticket=' +"
+                " encodeURIComponent(j.data.ticket));"
+                " w.onmessage = m => window.__ws.push(m.data); }); 1" % TOKEN)
+        got = ch.poll("window.__ws.length > 0 && window.__ws[0]")
+        assert json.loads(got)["total_users"] == 2
         # The maintenance button works.
         ch.eval("document.getElementById('maint').click()")
         ch.poll("document.getElementById('c-status').textContent === 'maintenance'")
