@@ -397,8 +397,9 @@ def test_stream_cap(live):
     finally:
         for e in streams:
             e.close()
-    # The slots come back once the clients left (found on the next write).
-    deadline = time.time() + 30
+    # The slots come back once the clients left (found on the next write,
+    # a heartbeat at the latest).
+    deadline = time.time() + 60
     while True:
         st, _, _ = request(live, "GET", "/api/status", AUTH)
         e = SSE(live, headers=AUTH)
