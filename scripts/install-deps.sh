@@ -8,7 +8,9 @@ set -euo pipefail
 # Test: cmocka under ctest, Debian's pytest, real clients (ssh, curl,
 # microsocks as an upstream proxy, python3-cryptography for test certs),
 # oathtool as the TOTP oracle, iproute2 for network-namespace tests, zsh and
-# fish for the completion tests, clang + libFuzzer runtime for `make fuzz`.
+# fish for the completion tests, clang + libFuzzer runtime for `make fuzz`,
+# chromium (headless, driven over its DevTools protocol) for the dashboard
+# test; chromium-driver is there for WebDriver-based checks.
 PKGS=(
 	build-essential pkg-config cmake
 	libssl-dev libsodium-dev libjansson-dev libssh-dev libmicrohttpd-dev
@@ -18,6 +20,7 @@ PKGS=(
 	libmaxmind-db-writer-perl
 	python3-cryptography microsocks
 	clang libclang-rt-14-dev
+	chromium chromium-driver
 )
 
 missing=()

@@ -400,6 +400,7 @@ server_loop(struct server *srv)
 	struct pollfd pfd;
 	char err[256];
 	size_t users;
+	int on;
 	ssize_t n;
 
 	pfd.fd = srv->sigfd;
@@ -424,9 +425,10 @@ server_loop(struct server *srv)
 			(void)server_reload(srv, &users, err, sizeof(err));
 			break;
 		case SIGUSR1:
+			on = policy_maintenance_toggle(srv->state);
 			log_info("event=maintenance.toggled source=signal "
-			    "enabled=%s", policy_maintenance_toggle(srv->state) ?
-			    "true" : "false");
+			    "enabled=%s", on ? "true" : "false");
+			admin_plane_maintenance(srv->mgmt, on, "signal");
 			break;
 		default:
 			log_info("event=signal signo=%u msg=\"ignored in this "

@@ -10,11 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct admin_live;
+struct admin_sink;
 struct metrics;
 struct mbuf;
 struct webhooks;
 struct policy_holder;
 struct policy_state;
+struct ticket_store;
 
 /* Reloads the configuration (the SIGHUP path). 0 with *users set, or a
  * negative ERR_* with a message for a person in err. */
@@ -30,6 +33,16 @@ struct admin_env {
 	admin_reload_fn		 reload;	/* NULL: reload unavailable */
 	void			*reload_arg;
 	uint64_t		 start_ms;	/* util_mono_ms() at start */
+	struct admin_sink	*sink;		/* audit file, webhooks; or NULL */
+	struct admin_live	*live;		/* NULL: no live feed */
+	struct ticket_store	*tickets;	/* NULL: no tickets */
+};
+
+/* What the HTTP side must do besides sending the response. */
+enum admin_stream {
+	ADMIN_STREAM_NONE = 0,
+	ADMIN_STREAM_SSE,	/* authenticated GET /api/events */
+	ADMIN_STREAM_WS,	/* authenticated GET /api/ws */
 };
 
 /* One HTTP response produced by a handler. */
@@ -38,6 +51,20 @@ struct admin_resp {
 	const char	*ctype;		/* static string */
 	char		*body;		/* owned (malloc) */
 	size_t		 len;
+	const char	*location;	/* static; 3xx Location or NULL */
+	int		 dashboard;	/* add the dashboard's CSP headers */
+	int		 body_static;	/* body is static: do not free */
+	enum admin_stream stream;	/* body empty: start a stream */
+};
+
+/* One request as the handlers see it: arg() looks up a query argument
+ * (NULL when absent); everything is borrowed for the call. */
+struct admin_req {
+	const char	*method;
+	const char	*path;
+	const char	*authz;		/* Authorization header or NULL */
+	const char	*(*arg)(void *ctx, const char *key);
+	void		*ctx;
 };
 
 void	admin_resp_cleanup(struct admin_resp *r);
@@ -60,6 +87,9 @@ void	admin_metrics_handle(const struct admin_env *env, const char *method,
 void	admin_api_handle(const struct admin_env *env, const char *token,
 	    const char *method, const char *path, const char *authz,
 	    const char *details, struct admin_resp *out);
+/* The same with every query argument available. */
+void	admin_api_serve(const struct admin_env *env, const char *token,
+	    const struct admin_req *rq, struct admin_resp *out);
 
 struct admin_http;
 
@@ -94,6 +124,10 @@ int	admin_plane_start(const struct cfg *cfg, struct policy_holder *policy,
 /* Records the outcome of a reload (audit config.reload). */
 void	admin_plane_reloaded(struct admin_plane *p, int success, size_t users,
 	    const char *error);
+/* Records a maintenance flip (audit maintenance.toggled); source is
+ * "signal", "api" or "ws". NULL p is a no-op. */
+void	admin_plane_maintenance(struct admin_plane *p, int enabled,
+	    const char *source);
 /* Stops the listeners, clears the event hooks, writes out the audit
  * queue and frees. NULL is a no-op. */
 void	admin_plane_stop(struct admin_plane *p);

@@ -4,16 +4,18 @@
  * path, including the endpoints of the original that are not built yet,
  * gets 404 with a JSON error.
  */
-#include "admin/admin.h"
+#include "admin/admin_int.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <sodium.h>
 
+#include "admin/ticket.h"
 #include "config/config.h"
 #include "core/util.h"
 #include "core/version.h"
@@ -48,8 +50,9 @@ resp_ok(struct admin_resp *r, json_t *data)
 static void
 resp_err(struct admin_resp *r, unsigned status, const char *msg)
 {
-	resp_json(r, status, json_pack("{s:b,s:s}", "success", 0, "error",
-	    msg));
+	/* msg may quote a name from the request: any bytes. */
+	resp_json(r, status, json_pack("{s:b,s:o}", "success", 0, "error",
+	    admin__jstr(msg)));
 }
 
 /* A plain-text response. */
@@ -296,53 +299,223 @@ api_truthy(const char *v)
 	    strcmp(v, "yes") == 0);
 }
 
-/* Routes an authenticated /api/ request. */
+/* GET /api/quotas[/{name}]: configured users only. */
 static void
-api_route(const struct admin_env *env, const char *method, const char *path,
-    const char *details, struct admin_resp *r)
+api_quotas(struct policy_snap *s, const char *name, struct admin_resp *r)
 {
-	struct policy_snap *s = policy_holder_get(env->policy);
 	const struct policy_user *u = NULL;
-	int get = strcmp(method, "GET") == 0;
-	const char *name = NULL;
+	int64_t now = policy_now_ms();
+	json_t *a = NULL;
+	char msg[300];
+	size_t i;
+
+	if (name != NULL) {
+		if ((u = policy_snap_user(s, name)) == NULL) {
+			snprintf(msg, sizeof(msg), "user '%.200s' not found",
+			    name);
+			resp_err(r, 404, msg);
+		} else
+			resp_ok(r, admin__quota_json(u, now, 0));
+		return;
+	}
+	a = json_array();
+	for (i = 0; i < s->nusers; i++)
+		json_array_append_new(a, admin__quota_json(&s->users[i], now,
+		    0));
+	resp_ok(r, a);
+}
+
+/* GET /api/groups[/{name}] */
+static void
+api_groups(struct policy_snap *s, const char *name, struct admin_resp *r)
+{
+	json_t *g = NULL;
 	char msg[300];
 
+	if (name == NULL) {
+		resp_ok(r, admin__groups_json(s, policy_now_ms(), 1));
+		return;
+	}
+	if ((g = admin__group_json(s, name, policy_now_ms())) == NULL) {
+		snprintf(msg, sizeof(msg), "group '%.200s' not found", name);
+		resp_err(r, 404, msg);
+	} else
+		resp_ok(r, g);
+}
+
+/* GET /api/bans */
+static void
+api_bans(const struct admin_env *env, struct admin_resp *r)
+{
+	int64_t now = policy_now_ms();
+	struct admin_ban *b = NULL;
+	size_t n = 0;
+
+	b = admin__bans(env->state, now, &n);
+	resp_ok(r, admin__bans_json(b, n, now, 1));
+	free(b);
+}
+
+/* GET /api/ssh-config?user=&host= (text/plain) */
+static void
+api_ssh_config(struct policy_snap *s, const struct admin_req *rq,
+    struct admin_resp *r)
+{
+	const char *host = rq->arg(rq->ctx, "host"), *err = NULL;
+	char *text = NULL;
+
+	text = admin__ssh_config(cfg_ssh_listen(s->cfg), rq->arg(rq->ctx,
+	    "user"), host != NULL ? host : "localhost", &err);
+	if (text == NULL) {
+		resp_plain(r, cfg_ssh_listen(s->cfg) == NULL ? 404 : 400, err);
+		return;
+	}
+	r->status = 200;
+	r->ctype = API_TEXT;
+	r->body = text;
+	r->len = strlen(text);
+}
+
+/* POST /api/sse-ticket */
+static void
+api_ticket(const struct admin_env *env, struct admin_resp *r)
+{
+	char t[TICKET_LEN];
+
+	if (env->tickets == NULL) {
+		resp_err(r, 500, "tickets are not available");
+		return;
+	}
+	ticket_issue(env->tickets, (int64_t)time(NULL), t);
+	resp_ok(r, json_pack("{s:s,s:i}", "ticket", t, "expires_in",
+	    TICKET_TTL_S));
+	util_wipe(t, sizeof(t));
+}
+
+/* The name after prefix in path, or NULL when path is not prefix+name. */
+static const char *
+api_sub(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (strncmp(path, prefix, n) != 0 || path[n] == '\0' ||
+	    strchr(path + n, '/') != NULL)
+		return NULL;
+	return path + n;
+}
+
+/* Serves the GET routes of the read-only API; 0 when path is not one. */
+static int
+api_get(const struct admin_env *env, struct policy_snap *s,
+    const struct admin_req *rq, struct admin_resp *r)
+{
+	const char *path = rq->path, *name = NULL;
+	const struct policy_user *u = NULL;
+	char msg[300];
+
+	if (strcmp(path, "/api/health") == 0)
+		api_health(env, s, r);
+	else if (strcmp(path, "/api/status") == 0)
+		api_status(env, s, r);
+	else if (strcmp(path, "/api/users") == 0)
+		api_users(s, api_truthy(rq->arg(rq->ctx, "details")), r);
+	else if (strcmp(path, "/api/connections") == 0)
+		api_connections(env, s, r);
+	else if (strcmp(path, "/api/config") == 0)
+		api_config(s, r);
+	else if (strcmp(path, "/api/sessions") == 0)
+		resp_ok(r, admin__sessions_json(env->live, NULL,
+		    policy_now_ms(), 1));
+	else if ((name = api_sub(path, "/api/sessions/")) != NULL)
+		resp_ok(r, admin__sessions_json(env->live, name,
+		    policy_now_ms(), 1));
+	else if (strcmp(path, "/api/groups") == 0)
+		api_groups(s, NULL, r);
+	else if ((name = api_sub(path, "/api/groups/")) != NULL)
+		api_groups(s, name, r);
+	else if (strcmp(path, "/api/quotas") == 0)
+		api_quotas(s, NULL, r);
+	else if ((name = api_sub(path, "/api/quotas/")) != NULL)
+		api_quotas(s, name, r);
+	else if (strcmp(path, "/api/bans") == 0)
+		api_bans(env, r);
+	else if (strcmp(path, "/api/ssh-config") == 0)
+		api_ssh_config(s, rq, r);
+	else if (strcmp(path, "/api/events") == 0 ||
+	    strcmp(path, "/api/ws") == 0) {
+		if (env->live == NULL)
+			resp_err(r, 503, "the live feed is not running");
+		else {
+			r->status = 200;
+			r->stream = path[5] == 'e' ? ADMIN_STREAM_SSE :
+			    ADMIN_STREAM_WS;
+		}
+	} else if ((name = api_sub(path, "/api/users/")) != NULL) {
+		if ((u = policy_snap_user(s, name)) != NULL)
+			resp_ok(r, api_user_detail(u));
+		else {
+			snprintf(msg, sizeof(msg), "user '%.200s' not found",
+			    name);
+			resp_err(r, 404, msg);
+		}
+	} else
+		return 0;
+	return 1;
+}
+
+/* Routes an authenticated /api/ request. */
+static void
+api_route(const struct admin_env *env, const struct admin_req *rq,
+    struct admin_resp *r)
+{
+	struct policy_snap *s = policy_holder_get(env->policy);
+	const char *m = rq->method, *path = rq->path;
+	int get = strcmp(m, "GET") == 0, post = strcmp(m, "POST") == 0;
+
 	if (strcmp(path, "/api/reload") == 0) {
-		if (strcmp(method, "POST") == 0)
+		if (post)
 			api_reload(env, r);
 		else
 			resp_err(r, 405, "method not allowed");
-	} else if (strcmp(path, "/api/health") == 0 ||
-	    strcmp(path, "/api/status") == 0 ||
-	    strcmp(path, "/api/users") == 0 ||
-	    strcmp(path, "/api/connections") == 0 ||
-	    strcmp(path, "/api/config") == 0 ||
-	    strncmp(path, "/api/users/", 11) == 0) {
-		if (!get)
+	} else if (strcmp(path, "/api/maintenance") == 0) {
+		if (post)
+			resp_ok(r, json_pack("{s:b}", "maintenance",
+			    admin__maintenance(env, -1, "api")));
+		else
 			resp_err(r, 405, "method not allowed");
-		else if (strcmp(path, "/api/health") == 0)
-			api_health(env, s, r);
-		else if (strcmp(path, "/api/status") == 0)
-			api_status(env, s, r);
-		else if (strcmp(path, "/api/users") == 0)
-			api_users(s, api_truthy(details), r);
-		else if (strcmp(path, "/api/connections") == 0)
-			api_connections(env, s, r);
-		else if (strcmp(path, "/api/config") == 0)
-			api_config(s, r);
-		else {
-			name = path + 11;
-			if ((u = policy_snap_user(s, name)) != NULL)
-				resp_ok(r, api_user_detail(u));
-			else {
-				snprintf(msg, sizeof(msg), "user '%.200s' not "
-				    "found", name);
-				resp_err(r, 404, msg);
-			}
-		}
-	} else
-		resp_err(r, 404, "not found");
+	} else if (strcmp(path, "/api/sse-ticket") == 0) {
+		if (post)
+			api_ticket(env, r);
+		else
+			resp_err(r, 405, "method not allowed");
+	} else if (get) {
+		if (!api_get(env, s, rq, r))
+			resp_err(r, 404, "not found");
+	} else {
+		/* A GET route with another method is 405, else 404. */
+		struct admin_req g = *rq;
+		struct admin_resp probe;
+
+		g.method = "GET";
+		memset(&probe, 0, sizeof(probe));
+		if (strcmp(path, "/api/events") != 0 &&
+		    strcmp(path, "/api/ws") != 0 && api_get(env, s, &g, &probe))
+			resp_err(r, 405, "method not allowed");
+		else if (strcmp(path, "/api/events") == 0 ||
+		    strcmp(path, "/api/ws") == 0)
+			resp_err(r, 405, "method not allowed");
+		else
+			resp_err(r, 404, "not found");
+		admin_resp_cleanup(&probe);
+	}
 	policy_snap_unref(s);
+}
+
+/* Query lookup of admin_api_handle(): only "details". */
+static const char *
+api_details_arg(void *ctx, const char *key)
+{
+	return strcmp(key, "details") == 0 ? ctx : NULL;
 }
 
 void
@@ -350,15 +523,31 @@ admin_api_handle(const struct admin_env *env, const char *token,
     const char *method, const char *path, const char *authz,
     const char *details, struct admin_resp *r)
 {
+	struct admin_req rq;
+
+	rq.method = method;
+	rq.path = path;
+	rq.authz = authz;
+	rq.arg = api_details_arg;
+	rq.ctx = (void *)(uintptr_t)details;
+	admin_api_serve(env, token, &rq, r);
+}
+
+/* The unauthenticated routes; 1 when path was one of them. */
+static int
+api_public(const struct admin_env *env, const struct admin_req *rq,
+    struct admin_resp *r)
+{
 	struct policy_snap *s = NULL;
+	int get = strcmp(rq->method, "GET") == 0 ||
+	    strcmp(rq->method, "HEAD") == 0;
 	int ready, m;
 
-	memset(r, 0, sizeof(*r));
-	if (strcmp(path, "/livez") == 0 && strcmp(method, "GET") == 0) {
+	if (!get)
+		return 0;
+	if (strcmp(rq->path, "/livez") == 0) {
 		resp_plain(r, 200, "ok");
-		return;
-	}
-	if (strcmp(path, "/readyz") == 0 && strcmp(method, "GET") == 0) {
+	} else if (strcmp(rq->path, "/readyz") == 0) {
 		s = policy_holder_get(env->policy);
 		m = api_maint(s);
 		ready = s->nusers > 0 && !m;
@@ -367,9 +556,41 @@ admin_api_handle(const struct admin_env *env, const char *token,
 		    s->nusers > 0 ? "ok" : "no_users_loaded", "metrics", "ok",
 		    "maintenance", m ? "enabled" : "disabled"));
 		policy_snap_unref(s);
+	} else if (strcmp(rq->path, "/") == 0) {
+		resp_plain(r, 308, "see /dashboard");
+		r->location = "/dashboard";
+	} else if (strcmp(rq->path, "/dashboard") == 0) {
+		r->status = 200;
+		r->ctype = "text/html; charset=utf-8";
+		r->body = (char *)(uintptr_t)admin__dash_page(&r->len);
+		r->body_static = 1;
+		r->dashboard = 1;
+	} else
+		return 0;
+	return 1;
+}
+
+/* True when the request carries a ticket this route accepts. */
+static int
+api_ticket_ok(const struct admin_env *env, const struct admin_req *rq)
+{
+	const char *t = NULL;
+
+	if (env->tickets == NULL || (strcmp(rq->path, "/api/events") != 0 &&
+	    strcmp(rq->path, "/api/ws") != 0) ||
+	    (t = rq->arg(rq->ctx, "ticket")) == NULL)
+		return 0;
+	return ticket_verify(env->tickets, t, (int64_t)time(NULL)) == 0;
+}
+
+void
+admin_api_serve(const struct admin_env *env, const char *token,
+    const struct admin_req *rq, struct admin_resp *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (api_public(env, rq, r))
 		return;
-	}
-	if (strncmp(path, "/api/", 5) != 0) {
+	if (strncmp(rq->path, "/api/", 5) != 0) {
 		resp_err(r, 404, "not found");
 		return;
 	}
@@ -377,9 +598,12 @@ admin_api_handle(const struct admin_env *env, const char *token,
 		resp_plain(r, 503, "service unavailable");
 		return;
 	}
-	if (!api_auth_ok(token, authz)) {
+	/* A Bearer header decides alone; a ticket only stands in for a
+	 * missing header, on the two streaming routes. */
+	if (rq->authz != NULL ? !api_auth_ok(token, rq->authz) :
+	    !api_ticket_ok(env, rq)) {
 		resp_plain(r, 401, "unauthorized");
 		return;
 	}
-	api_route(env, method, path, details, r);
+	api_route(env, rq, r);
 }

@@ -3,7 +3,7 @@
  * polling thread, bounded connections, memory, body size and timeouts.
  * Handlers are the pure functions of prom.c and api.c.
  */
-#include "admin/admin.h"
+#include "admin/admin_int.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -51,6 +51,15 @@ http_send(struct MHD_Connection *conn, struct admin_resp *r)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->ctype);
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	if (r->location != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION,
+		    r->location);
+	if (r->dashboard) {
+		MHD_add_response_header(resp, "Content-Security-Policy",
+		    admin__dash_csp());
+		MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	}
 	if (r->status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		    "Bearer");
@@ -85,6 +94,35 @@ http_addr(const char *host, uint16_t port, struct sockaddr_storage *ss,
 	return -1;
 }
 
+/* Query argument lookup for admin_req. */
+static const char *
+http_arg(void *ctx, const char *key)
+{
+	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* Starts an SSE or WebSocket stream that the API authorised. */
+static enum MHD_Result
+http_stream(struct admin_http *h, struct MHD_Connection *conn,
+    struct admin_resp *r)
+{
+	struct admin_resp err;
+	enum MHD_Result ret;
+	int k;
+
+	memset(&err, 0, sizeof(err));
+	k = r->stream == ADMIN_STREAM_SSE ?
+	    admin__http_sse(conn, h->env->live, &err) :
+	    admin__http_ws(conn, h->env, &err);
+	if (k >= 0)
+		return k == 1 ? MHD_YES : MHD_NO;
+	err.ctype = "application/json";
+	err.len = strlen(err.body);
+	ret = http_send(conn, &err);
+	admin_resp_cleanup(&err);
+	return ret;
+}
+
 /* MHD access handler: collect (and bound) the body, then answer. */
 static enum MHD_Result
 http_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -94,6 +132,7 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 	struct admin_http *h = cls;
 	struct http_req *rq = *con_cls;
 	struct admin_resp r;
+	struct admin_req q;
 	enum MHD_Result ret;
 
 	(void)version;
@@ -116,12 +155,19 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 		r.len = strlen(r.body);
 	} else if (h->kind == ADMIN_METRICS)
 		admin_metrics_handle(h->env, method, url, &r);
-	else
-		admin_api_handle(h->env, h->token, method, url,
-		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		    MHD_HTTP_HEADER_AUTHORIZATION),
-		    MHD_lookup_connection_value(conn,
-		    MHD_GET_ARGUMENT_KIND, "details"), &r);
+	else {
+		q.method = method;
+		q.path = url;
+		q.authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_AUTHORIZATION);
+		q.arg = http_arg;
+		q.ctx = conn;
+		admin_api_serve(h->env, h->token, &q, &r);
+		if (r.stream != ADMIN_STREAM_NONE) {
+			admin_resp_cleanup(&r);
+			return http_stream(h, conn, &r);
+		}
+	}
 	ret = http_send(conn, &r);
 	admin_resp_cleanup(&r);
 	return ret;
@@ -177,7 +223,9 @@ admin_http_start(enum admin_kind kind, const char *listen, const char *token,
 	if (kind == ADMIN_API)
 		h->token = xstrdup(token != NULL ? token : "");
 	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_AUTO | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0),
+	    MHD_USE_AUTO | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0) |
+	    (kind == ADMIN_API ? MHD_ALLOW_SUSPEND_RESUME |
+	    MHD_ALLOW_UPGRADE : 0),
 	    l.port, NULL, NULL, http_access, h,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "admin/ticket.h"
 #include "config/config.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -140,6 +141,7 @@ admin_plane_start(const struct cfg *cfg, struct policy_holder *policy,
 		(void)stream_hook_add(admin__alert_stream, &p->sink);
 		(void)auth_hook_add(admin__alert_auth, &p->sink);
 	}
+	p->env.sink = &p->sink;
 	if (cfg->metrics.enabled) {
 		p->env.metrics = metrics_new(cfg->metrics.max_metric_labels);
 		metrics_set_audit(p->env.metrics, p->sink.audit);
@@ -151,6 +153,13 @@ admin_plane_start(const struct cfg *cfg, struct policy_holder *policy,
 			goto fail;
 	}
 	if (cfg->api.enabled) {
+		p->env.live = admin__live_new(&p->env);
+		if (admin__live_start(p->env.live) != 0)
+			goto fail;
+		(void)stream_hook_add(admin__live_stream, p->env.live);
+		(void)auth_hook_add(admin__live_auth, p->env.live);
+		if (cfg->api.token != NULL && cfg->api.token[0] != '\0')
+			p->env.tickets = ticket_store_new(cfg->api.token);
 		p->api_http = admin_http_start(ADMIN_API, cfg->api.listen,
 		    cfg->api.token, &p->env);
 		if (p->api_http == NULL)
@@ -167,8 +176,28 @@ void
 admin_plane_reloaded(struct admin_plane *p, int success, size_t users,
     const char *error)
 {
+	json_t *o = NULL;
+
+	if (p == NULL)
+		return;
+	admin__audit_reload(&p->sink, success, users, error);
+	if (p->env.live != NULL) {
+		o = admin__event_new("config.reload");
+		json_object_set_new(o, "users_count", json_integer(
+		    (json_int_t)users));
+		json_object_set_new(o, "success", json_boolean(success));
+		if (error != NULL)
+			json_object_set_new(o, "error", admin__jstr(error));
+		admin__publish(p->env.live, o);
+	}
+}
+
+void
+admin_plane_maintenance(struct admin_plane *p, int enabled,
+    const char *source)
+{
 	if (p != NULL)
-		admin__audit_reload(&p->sink, success, users, error);
+		admin__maint_event(p->env.live, &p->sink, enabled, source);
 }
 
 void
@@ -176,9 +205,14 @@ admin_plane_stop(struct admin_plane *p)
 {
 	if (p == NULL)
 		return;
+	/* Streams end before their daemon stops (libmicrohttpd must not
+	 * stop with suspended connections). */
+	admin__live_stop(p->env.live);
 	admin_http_stop(p->api_http);
 	admin_http_stop(p->metrics_http);
 	stream_hooks_clear();
+	admin__live_free(p->env.live);
+	ticket_store_free(p->env.tickets);
 	webhooks_free(p->sink.wh);
 	alerting_free(p->sink.alerts);
 	free(p->sink.alert_hook);

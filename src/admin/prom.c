@@ -29,7 +29,8 @@ struct prom_row {
 void
 admin_resp_cleanup(struct admin_resp *r)
 {
-	free(r->body);
+	if (!r->body_static)
+		free(r->body);
 	r->body = NULL;
 	r->len = 0;
 }

@@ -141,9 +141,9 @@ test_auth(void **state)
 	(void)req(f, "", "GET", "/api/status", "Bearer ", NULL, &st, NULL);
 	assert_int_equal(st, 503);
 	/* Unknown paths need auth too, then answer 404 in JSON. */
-	(void)req(f, TOKEN, "GET", "/api/bans", NULL, NULL, &st, NULL);
+	(void)req(f, TOKEN, "GET", "/api/backup", NULL, NULL, &st, NULL);
 	assert_int_equal(st, 401);
-	v = req(f, TOKEN, "GET", "/api/bans", "Bearer " TOKEN, NULL, &st,
+	v = req(f, TOKEN, "GET", "/api/backup", "Bearer " TOKEN, NULL, &st,
 	    NULL);
 	assert_int_equal(st, 404);
 	assert_non_null(v);
