@@ -384,10 +384,12 @@ shell_input(struct shell *sh, const void *buf, size_t len)
 void
 shell_resize(struct shell *sh, unsigned cols, unsigned rows)
 {
-	shell__line_resize(&sh->line, cols);
+	/* The line is on the screen once the first prompt was drawn. */
+	shell__line_resize(&sh->line, cols, sh->prompt != NULL && !sh->done);
 	if (rows > 0) {
 		sh->rows = rows;
 	}
+	shell__flush(sh);
 }
 
 int

@@ -91,8 +91,9 @@ void	shell__line_newline(struct shell_line *l);
 void	shell__line_redraw(struct shell_line *l);
 /* Inserts bytes at the cursor (completion) with a redraw. */
 void	shell__line_insert(struct shell_line *l, const char *s, size_t n);
-/* New terminal width (0 is ignored). */
-void	shell__line_resize(struct shell_line *l, unsigned cols);
+/* New terminal width (0 is ignored); with shown set, the line is on the
+ * screen and is redrawn for the new width. */
+void	shell__line_resize(struct shell_line *l, unsigned cols, int shown);
 /* Terminal columns a UTF-8 string takes (escape sequences count 0). */
 size_t	shell__width(const char *s, size_t n);
 
