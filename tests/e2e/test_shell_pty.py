@@ -586,3 +586,59 @@ def test_window_change_keeps_line_intact(session):
            sc.lines()[-1 - len(rows_of(long, 30)):-1] == rows_of(long, 30),
            "the echoed text")
     logout(sh)
+
+
+@pytest.fixture
+def motd_env(tmp_path):
+    e = Env(tmp_path)
+    (tmp_path / "motd.txt").write_text(
+        "From the file, {user}!\nHost {hostname}, auth {auth_method}\n"
+        "Kept {nosuch}\n")
+    yield e
+    e.stop()
+
+
+def first_rows(env, user, n):
+    """Logs user in, returns the first n rows of the screen, logs out."""
+    s = Session(env.ssh(user), cols=80)
+    try:
+        sh = Shell(s, prompt="%s@%s:~$" % (user, HOST))
+        sh.login()
+        rows = s.screen.lines()[:n]
+        logout(sh)
+        return rows
+    finally:
+        s.kill()
+
+
+def test_motd_path(motd_env):
+    motd_env.start(server_extra='motd_path = "motd.txt"', extra="""
+[[users]]
+username = "bob"
+authorized_keys = ["%s"]
+[users.motd]
+template = "Bob's own {user}"
+""" % motd_env.pub)
+    s = Session(motd_env.ssh(), cols=80)
+    try:
+        sh = Shell(s)
+        sh.login()
+        ls = s.screen.lines()
+        assert ls == ["From the file, %s!" % USER,
+                      "Host %s, auth publickey" % HOST,
+                      "Kept {nosuch}", "", PROMPT], ls
+        sh.run("cat /etc/motd\r", "cat /etc/motd",
+               ["From the file, %s!" % USER,
+                "Host %s, auth publickey" % HOST, "Kept {nosuch}"])
+        logout(sh)
+    finally:
+        s.kill()
+    motd_env.server.wait_log("unknown MOTD variable {nosuch}")
+    # A user's own template wins over the file
+    assert first_rows(motd_env, "bob", 2) == ["Bob's own bob", ""]
+    # The file is read again on reload
+    (motd_env.tmp / "motd.txt").write_text("Reloaded for {user}\n")
+    motd_env.server.proc.send_signal(signal.SIGHUP)
+    motd_env.server.wait_log("event=config.reload success=true")
+    assert first_rows(motd_env, USER, 3) == ["Reloaded for %s" % USER, "",
+                                             PROMPT]
