@@ -17,6 +17,7 @@ import struct
 import subprocess
 import termios
 import time
+import unicodedata
 
 import pytest
 
@@ -63,15 +64,22 @@ class Screen:
         return row
 
     def _put(self, ch):
-        if self.wrap:
+        w = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if unicodedata.combining(ch):
+            return	# not used by these tests
+        if self.wrap or self.c + w > self.cols:
             self.r += 1
             self.c = 0
             self.wrap = False
-        self._row()[self.c] = ch
-        if self.c == self.cols - 1:
+        row = self._row()
+        row[self.c] = ch
+        if w == 2:
+            row[self.c + 1] = ""	# the right half of a wide character
+        if self.c + w >= self.cols:
+            self.c = self.cols - 1
             self.wrap = True
         else:
-            self.c += 1
+            self.c += w
 
     def _csi(self, final):
         ps = [int(p) if p.isdigit() else 0 for p in
@@ -586,6 +594,65 @@ def test_window_change_keeps_line_intact(session):
            sc.lines()[-1 - len(rows_of(long, 30)):-1] == rows_of(long, 30),
            "the echoed text")
     logout(sh)
+
+
+def test_utf8_and_wide_characters(session):
+    s = session(cols=30)
+    sh = Shell(s)
+    sh.login()
+    # 17 prompt columns + "echo " + 3 + 2 + 2 = 29: the third wide
+    # character does not fit in column 30 and goes to the next row
+    s.send("echo \u00fc\u00fc\u00fc\u65e5\u672c\u8a9e\u6f22\u5b57")
+    wait_rows(s, [PROMPT + " echo \u00fc\u00fc\u00fc\u65e5\u672c",
+                  "\u8a9e\u6f22\u5b57"], "a wide character wrapped")
+    assert (s.screen.c, len(s.screen.all_lines()) - 1) == (6, s.screen.r)
+    # Left over wide characters, Backspace deletes one whole character
+    s.send(LEFT * 4 + BS)
+    wait_rows(s, [PROMPT + " echo \u00fc\u00fc\u00fc\u672c\u8a9e",
+                  "\u6f22\u5b57"], "re-wrapped after a delete")
+    assert s.screen.c == 25
+    s.send(LEFT + "e")
+    wait_rows(s, [PROMPT + " echo \u00fc\u00fce\u00fc\u672c\u8a9e",
+                  "\u6f22\u5b57"], "ASCII among UTF-8")
+    s.send("\r")
+    s.wait(lambda sc: sc.lines()[-2:] == [
+        "\u00fc\u00fce\u00fc\u672c\u8a9e\u6f22\u5b57", PROMPT],
+        "the echoed UTF-8 text")
+    logout(sh)
+
+
+def test_paths_clear_screen_and_pasted_lines(session):
+    s = session()
+    sh = Shell(s)
+    sh.login()
+    # paths complete, directories with a slash and no blank
+    sh.edit("cd /e\t", "cd /etc/")
+    sh.prompt = "%s@%s:/etc$" % (USER, HOST)
+    s.send("\r")
+    s.wait(lambda sc: sc.lines()[-2:] == [PROMPT + " cd /etc/", sh.prompt],
+           "the prompt in /etc")
+    sh.edit("cat mo\t", "cat motd")
+    sh.run("\x15pwd\r", "pwd", ["/etc"])
+    # Ctrl-L: the screen is cleared, the line drawn again at the top
+    sh.edit("echo kept", "echo kept")
+    s.send("\x0c")
+    s.wait(lambda sc: sc.all_lines() == [sh.prompt + " echo kept"],
+           "a cleared screen")
+    sh.run("\r", "echo kept", ["kept"])
+    # pasted lines, CR LF as one Enter each, no empty command between
+    s.send("cd\r\necho one\r\necho two\r\n")
+    sh.prompt = PROMPT
+    s.wait(lambda sc: sc.lines()[-5:] == [
+        PROMPT + " echo one", "one", PROMPT + " echo two", "two", PROMPT],
+        "both pasted lines")
+    # Ctrl-D on an empty line logs out with the last status
+    s.send("nosuch\r")
+    s.wait(lambda sc: sc.lines()[-2:] == ["nosuch: command not found",
+                                          PROMPT], "127")
+    s.send("\x04")
+    s.wait(lambda sc: sc.all_lines()[-1] == PROMPT + " logout",
+           "logout after the prompt on Ctrl-D, as bash does")
+    assert s.reap() == 127
 
 
 @pytest.fixture
