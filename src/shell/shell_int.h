@@ -167,6 +167,8 @@ struct shell {
 	int			 colors;	/* SGR in output */
 	int			 motd_colors;
 	int			 done;
+	int			 midline;	/* output left the cursor
+						 * off column 0 */
 	int			 status;
 	int			 werr;		/* write error seen */
 	shell_write_fn		 write;

@@ -379,6 +379,29 @@ test_resize(void **state)
 	ed_free(e);
 }
 
+/* Output that does not end with a newline (echo -n) would leave the
+ * prompt off column 0, where the editor's layout is wrong: the prompt
+ * goes to the next row. clear leaves the cursor home: no extra row. */
+static void
+test_prompt_after_partial_output(void **state)
+{
+	struct ed *e = ed_new(30);
+
+	(void)state;
+	assert_string_equal(feed(e, "echo -n abc\r"),
+	    "echo -n abc\r\nabc\r\n" P);
+	SCREEN(e, P "echo -n abc\nabc\n" PT, 2, PL);
+	/* a long line there wraps and edits as usual */
+	feed(e, "echo 123456789abcdefghij\001X");
+	SCREEN(e, P "echo -n abc\nabc\n" P "Xecho 123456789abcd\nefghij", 2,
+	    PL + 1);
+	feed(e, "\005\025echo -n\r");
+	SCREEN(e, P "echo -n abc\nabc\n" P "echo -n\n" PT, 3, PL);
+	feed(e, "clear\r");
+	SCREEN(e, PT, 0, PL);
+	ed_free(e);
+}
+
 static void
 test_long_line(void **state)
 {
@@ -732,6 +755,7 @@ main(void)
 		cmocka_unit_test(test_wrap),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_resize),
+		cmocka_unit_test(test_prompt_after_partial_output),
 		cmocka_unit_test(test_completion),
 		cmocka_unit_test(test_completion_perms),
 		cmocka_unit_test(test_no_autocomplete),
