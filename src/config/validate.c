@@ -135,9 +135,9 @@ check_motd(struct cfg__ld *ld, const char *ipath, const char *tpl)
 
 /*
  * server.motd_path: the file's text becomes the global MOTD template
- * (unless [motd] template is set too). It is read here, each time the configuration is loaded (startup,
- * check-config, every reload), so a problem with it is a configuration
- * error, never a surprise at login.
+ * (unless [motd] template is set too). It is read here, each time the
+ * configuration is loaded (startup, check-config, every reload), so a
+ * problem with it is a configuration error, never a surprise at login.
  */
 static void
 load_motd_file(struct cfg__ld *ld)
