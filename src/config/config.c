@@ -330,6 +330,7 @@ cfg_free(struct cfg *c)
 	cfg__free_sect(&cfg__root, c);
 	free(c->source);
 	free(c->base_dir);
+	free(c->motd_text);
 	free(c);
 }
 

@@ -186,6 +186,8 @@ struct cfg_geoip {
 	int		 fail_closed;
 };
 
+#define CFG_MOTD_MAX	(64 * 1024)	/* bytes of a server.motd_path file */
+
 struct cfg_motd {
 	int	 enabled;
 	char	*template;	/* NULL: built-in template */
@@ -458,6 +460,7 @@ struct cfg {
 	char			*source;	/* file path or "environment" */
 	char			*base_dir;	/* of the file; NULL: CWD */
 	int			 allow_pending;	/* loaded with pending keys */
+	char			*motd_text;	/* server.motd_path's content */
 };
 
 /* Errors and warnings collected while loading; each a heap string of the

@@ -26,7 +26,6 @@ static const struct {
 } pending[] = {
 	/* #6: shell. The emulator runs behind SSH shell and exec channels;
 	 * these keys are not read by it yet. */
-	{ "server.motd_path", 6 },
 	{ "server.bookmarks_path", 6 },
 	/* #7: policy. What is left: security.rate_limit_cleanup_interval
 	 * and rate_limit_max_users (the per-IP table is bounded by

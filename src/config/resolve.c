@@ -116,7 +116,8 @@ resolve_blocks(const struct cfg *c, const struct cfg_user *u,
 	    c->motd.enabled);
 	e->motd.colors = OPT(u->motd.colors, g->motd.colors, c->motd.colors);
 	e->motd.template = u->motd.template != NULL ? u->motd.template :
-	    g->motd.template != NULL ? g->motd.template : c->motd.template;
+	    g->motd.template != NULL ? g->motd.template :
+	    c->motd.template != NULL ? c->motd.template : c->motd_text;
 #define Q(f)	e->quotas.f = OPT(u->quotas.f, g->quotas.f, 0)
 	Q(daily_bandwidth_bytes); Q(daily_connection_limit);
 	Q(monthly_bandwidth_bytes); Q(monthly_connection_limit);

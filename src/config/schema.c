@@ -70,7 +70,8 @@ static const struct cfg__key server_keys[] = {
 	KS(S, server_id, "SSH-2.0-sks5", 0, "SSH identification string; "
 	    "must start with SSH-2.0-"),
 	KS(S, banner, "Welcome to sks5", 0, "Pre-authentication banner"),
-	KOP(S, motd_path, "Raw-text MOTD file"),
+	KOP(S, motd_path, "File holding the global MOTD template (at most "
+	    "64 KiB), read at load and on reload; motd.template wins"),
 	KV(S, allowed_ciphers, "SSH cipher allow-list; empty = library "
 	    "defaults"),
 	KV(S, allowed_kex, "SSH key-exchange allow-list; empty = library "

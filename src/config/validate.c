@@ -11,10 +11,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "config/values.h"
 #include "core/err.h"
@@ -128,6 +131,73 @@ check_motd(struct cfg__ld *ld, const char *ipath, const char *tpl)
 		}
 		p = e + 1;
 	}
+}
+
+/*
+ * server.motd_path: the file's text becomes the global MOTD template
+ * (unless [motd] template is set too). It is read here, each time the
+ * configuration is loaded (startup, check-config, every reload), so a
+ * problem with it is a configuration error, never a surprise at login.
+ */
+static void
+load_motd_file(struct cfg__ld *ld)
+{
+	struct cfg *c = ld->c;
+	const char *path = c->server.motd_path;
+	const char *ip = "server.motd_path";
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	if (path == NULL) {
+		return;
+	}
+	if (c->motd.template != NULL) {
+		/* the original ignored the file: its configs keep working */
+		vwarn(ld, ip, "not read: motd.template is set and wins");
+		return;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) < 0) {
+		verr(ld, ip, "cannot read %s: %s", path, strerror(errno));
+		return;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		verr(ld, ip, "%s is not a regular file", path);
+		goto out;
+	}
+	buf = xmalloc(CFG_MOTD_MAX + 2);
+	while (got <= CFG_MOTD_MAX && (n = read(fd, buf + got,
+	    CFG_MOTD_MAX + 1 - got)) != 0) {
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		if (n < 0) {
+			verr(ld, ip, "cannot read %s: %s", path,
+			    strerror(errno));
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	if (got > CFG_MOTD_MAX) {
+		verr(ld, ip, "%s is larger than %d KiB", path,
+		    CFG_MOTD_MAX / 1024);
+		goto out;
+	}
+	if (memchr(buf, '\0', got) != NULL) {
+		verr(ld, ip, "%s holds a NUL byte: not a text file", path);
+		goto out;
+	}
+	buf[got] = '\0';
+	check_motd(ld, ip, buf);
+	free(c->motd_text);
+	c->motd_text = buf;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
 }
 
 /* Canonical dotted event name for name (dotted or underscore form, or
@@ -812,5 +882,6 @@ cfg__validate(struct cfg__ld *ld)
 	check_groups(ld, c);
 	check_users(ld, c);
 	check_motd(ld, "motd.template", c->motd.template);
+	load_motd_file(ld);
 	return ld->d->nerrors > nerr0 ? ERR_INVAL : 0;
 }

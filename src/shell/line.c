@@ -721,15 +721,31 @@ shell__line_redraw(struct shell_line *l)
 }
 
 void
-shell__line_resize(struct shell_line *l, unsigned cols)
+shell__line_resize(struct shell_line *l, unsigned cols, int shown)
 {
 	size_t row, col;
 	int exact;
 
-	if (cols == 0) {
+	if (cols == 0 || cols == l->cols) {
 		return;
 	}
 	l->cols = cols;
+	if (!shown) {
+		layout(l, l->cur, &row, &col, &exact);
+		l->crow = row;
+		return;
+	}
+	/*
+	 * Where the cursor is now depends on the terminal: one that does not
+	 * reflow (xterm) left it on row crow of the old layout; one that
+	 * reflows moved it to its row in the new layout. Climbing the larger
+	 * of the two before the redraw clears every row the line may still
+	 * occupy (at worst a row of earlier output too), so no stale piece of
+	 * the line survives either way.
+	 */
 	layout(l, l->cur, &row, &col, &exact);
-	l->crow = row;
+	if (row > l->crow) {
+		l->crow = row;
+	}
+	refresh(l);
 }

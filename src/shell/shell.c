@@ -39,9 +39,20 @@ shell__flush(struct shell *sh)
 	buf_reset(&sh->out);
 }
 
+/* 1 when output ending with p[0..n) leaves the cursor on column 0. */
+static int
+ends_at_col0(const char *p, size_t n)
+{
+	return p[n - 1] == '\n' || p[n - 1] == '\r' ||
+	    (n >= 3 && memcmp(p + n - 3, "\033[H", 3) == 0);
+}
+
 void
 shell__out(struct shell *sh, const void *p, size_t n)
 {
+	if (n > 0) {
+		sh->midline = !ends_at_col0(p, n);
+	}
 	if (buf_put(&sh->out, p, n) == 0) {
 		if (buf_len(&sh->out) > OUT_FLUSH) {
 			shell__flush(sh);
@@ -337,9 +348,16 @@ enter(struct shell *sh)
 	char *line = xstrndup(sh->line.text, sh->line.len);
 
 	remember(sh, line);
+	sh->midline = 0;
 	sh->status = run_line(sh, line, strlen(line));
 	free(line);
 	if (!sh->done) {
+		/* The editor's picture of the screen starts the prompt on
+		 * column 0: output without a final newline (echo -n) gets
+		 * one. */
+		if (sh->midline) {
+			shell__out(sh, "\r\n", 2);
+		}
 		new_prompt(sh);
 	}
 	shell__flush(sh);
@@ -384,10 +402,12 @@ shell_input(struct shell *sh, const void *buf, size_t len)
 void
 shell_resize(struct shell *sh, unsigned cols, unsigned rows)
 {
-	shell__line_resize(&sh->line, cols);
+	/* The line is on the screen once the first prompt was drawn. */
+	shell__line_resize(&sh->line, cols, sh->prompt != NULL && !sh->done);
 	if (rows > 0) {
 		sh->rows = rows;
 	}
+	shell__flush(sh);
 }
 
 int

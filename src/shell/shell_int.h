@@ -91,8 +91,9 @@ void	shell__line_newline(struct shell_line *l);
 void	shell__line_redraw(struct shell_line *l);
 /* Inserts bytes at the cursor (completion) with a redraw. */
 void	shell__line_insert(struct shell_line *l, const char *s, size_t n);
-/* New terminal width (0 is ignored). */
-void	shell__line_resize(struct shell_line *l, unsigned cols);
+/* New terminal width (0 is ignored); with shown set, the line is on the
+ * screen and is redrawn for the new width. */
+void	shell__line_resize(struct shell_line *l, unsigned cols, int shown);
 /* Terminal columns a UTF-8 string takes (escape sequences count 0). */
 size_t	shell__width(const char *s, size_t n);
 
@@ -166,6 +167,8 @@ struct shell {
 	int			 colors;	/* SGR in output */
 	int			 motd_colors;
 	int			 done;
+	int			 midline;	/* output left the cursor
+						 * off column 0 */
 	int			 status;
 	int			 werr;		/* write error seen */
 	shell_write_fn		 write;

@@ -916,7 +916,11 @@ def test_rsa_host_key_never_sha1(env):
             for a in env.ssh_args(env.key, ["-o", "HostKeyAlgorithms=ssh-rsa"])]
     r = env.run(args, cmd="whoami", timeout=60)
     assert r.returncode == 255
-    assert b"no matching host key type" in r.stderr, r.stderr
+    # The server refusing the key exchange is what matters. The client
+    # usually names the reason; on a loaded machine it can see the close
+    # before it has compared the offers, and then says only that.
+    assert (b"no matching host key type" in r.stderr or
+            b"Connection closed" in r.stderr), r.stderr
     env.server.wait_log("event=kex.failure")
     # An Ed25519 client offer does not match an RSA-only server either.
     r = env.run(env.ssh_args(env.key, ["-o", "HostKeyAlgorithms=ssh-ed25519"]),

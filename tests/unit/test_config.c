@@ -658,6 +658,129 @@ test_file_too_large(void **state)
 	free(big);
 }
 
+/* Loads dir/c.toml holding pre and the user alice (plus post). */
+static struct cfg *
+load_in(const char *dir, const char *pre, const char *post,
+    struct cfg_diag *d)
+{
+	char *t = doc(pre, post), *p = write_file(dir, "c.toml", t, 0600);
+	struct cfg_overrides ov;
+	struct cfg *c = NULL;
+
+	memset(&ov, 0, sizeof(ov));
+	ov.config_path = p;
+	ov.config_explicit = 1;
+	cfg_diag_init(d);
+	if (cfg_load(&ov, &c, d) != 0) {
+		c = NULL;
+	}
+	unlink(p);
+	free(p);
+	free(t);
+	return c;
+}
+
+/* server.motd_path: read at load, relative to the file's directory,
+ * checked like a template, bounded, and overridden by group/user. */
+static void
+test_motd_path(void **state)
+{
+	char dir[] = "/tmp/sks5cfgXXXXXX", *m = NULL, *big = NULL, *want = NULL;
+	struct cfg_diag d;
+	struct cfg *c = NULL;
+	size_t i, hits = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	m = write_file(dir, "motd.txt", "Hi {user}\n{bogus} here\n", 0644);
+	c = load_in(dir, "[server]\nmotd_path = \"motd.txt\"\n"
+	    "[[groups]]\nname = \"g\"\n[groups.motd]\ntemplate = \"grp\"\n",
+	    "[[users]]\nusername = \"bob\"\npassword_hash = \"" HASH "\"\n"
+	    "group = \"g\"\n", &d);
+	if (c == NULL) {
+		show(&d);
+	}
+	assert_non_null(c);
+	assert_string_equal(c->server.motd_path, m);
+	assert_string_equal(c->motd_text, "Hi {user}\n{bogus} here\n");
+	assert_null(c->motd.template);
+	assert_string_equal(user(c, "alice")->eff.motd.template,
+	    "Hi {user}\n{bogus} here\n");
+	assert_string_equal(user(c, "bob")->eff.motd.template, "grp");
+	for (i = 0; i < d.nwarnings; i++) {
+		if (strstr(d.warnings[i], "{bogus}") != NULL &&
+		    strstr(d.warnings[i], "server.motd_path") != NULL) {
+			hits++;
+		}
+	}
+	assert_int_equal(hits, 1);
+	cfg_free(c);
+	cfg_diag_cleanup(&d);
+	/* a user's own template wins over the file */
+	c = load_in(dir, "[server]\nmotd_path = \"motd.txt\"\n",
+	    "[users.motd]\ntemplate = \"mine\"\n", &d);
+	assert_non_null(c);
+	assert_string_equal(user(c, "alice")->eff.motd.template, "mine");
+	cfg_free(c);
+	cfg_diag_cleanup(&d);
+	/* both global forms at once: the inline one wins, the file is not
+	 * even read (as in the original, where the key did nothing) */
+	c = load_in(dir, "[server]\nmotd_path = \"nope.txt\"\n"
+	    "[motd]\ntemplate = \"x\"\n", "", &d);
+	assert_non_null(c);
+	assert_null(c->motd_text);
+	assert_string_equal(user(c, "alice")->eff.motd.template, "x");
+	for (i = 0, hits = 0; i < d.nwarnings; i++) {
+		hits += strstr(d.warnings[i], "server.motd_path: not read: "
+		    "motd.template is set") != NULL;
+	}
+	assert_int_equal(hits, 1);
+	cfg_free(c);
+	cfg_diag_cleanup(&d);
+	/* missing, a directory, too large, binary */
+	assert_null(load_in(dir, "[server]\nmotd_path = \"nope.txt\"\n", "",
+	    &d));
+	want = xasprintf("server.motd_path: cannot read %s/nope.txt: No such "
+	    "file or directory", dir);
+	assert_true(has_error(&d, want));
+	free(want);
+	cfg_diag_cleanup(&d);
+	assert_null(load_in(dir, "[server]\nmotd_path = \"/tmp\"\n", "", &d));
+	assert_true(has_error(&d, "/tmp is not a regular file"));
+	cfg_diag_cleanup(&d);
+	big = xmalloc(CFG_MOTD_MAX + 2);
+	memset(big, 'x', CFG_MOTD_MAX);
+	big[CFG_MOTD_MAX] = '\0';
+	free(write_file(dir, "motd.txt", big, 0644));
+	c = load_in(dir, "[server]\nmotd_path = \"motd.txt\"\n", "", &d);
+	assert_non_null(c);	/* exactly 64 KiB is fine */
+	assert_int_equal(strlen(c->motd_text), CFG_MOTD_MAX);
+	cfg_free(c);
+	cfg_diag_cleanup(&d);
+	big[CFG_MOTD_MAX] = 'x';
+	big[CFG_MOTD_MAX + 1] = '\0';
+	free(write_file(dir, "motd.txt", big, 0644));
+	assert_null(load_in(dir, "[server]\nmotd_path = \"motd.txt\"\n", "",
+	    &d));
+	assert_true(has_error(&d, "motd.txt is larger than 64 KiB"));
+	cfg_diag_cleanup(&d);
+	{
+		int fd = open(m, O_WRONLY | O_TRUNC);
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "a\0b", 3), 3);
+		close(fd);
+	}
+	assert_null(load_in(dir, "[server]\nmotd_path = \"motd.txt\"\n", "",
+	    &d));
+	assert_true(has_error(&d, "holds a NUL byte"));
+	cfg_diag_cleanup(&d);
+	unlink(m);
+	rmdir(dir);
+	free(big);
+	free(m);
+}
+
 int
 main(void)
 {
@@ -682,6 +805,7 @@ main(void)
 		cmocka_unit_test(test_inheritance),
 		cmocka_unit_test(test_file_loading),
 		cmocka_unit_test(test_file_too_large),
+		cmocka_unit_test(test_motd_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

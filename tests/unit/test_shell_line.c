@@ -312,6 +312,96 @@ test_wrap(void **state)
 	ed_free(e);
 }
 
+/* A terminal that does not reflow (xterm): rows are cut to the new width,
+ * the cursor stays on its row. */
+static void
+vt_resize(struct vt *v, int cols)
+{
+	int r, c;
+
+	for (r = 0; r < v->rows; r++) {
+		for (c = cols; c < VT_COLS; c++) {
+			v->cell[r][c][0] = '\0';
+		}
+	}
+	v->cols = cols;
+	if (v->c >= cols) {
+		v->c = cols - 1;
+	}
+	v->pend = 0;
+}
+
+/* Resizes the terminal and the session; returns what the shell wrote. */
+static const char *
+resize(struct ed *e, int cols)
+{
+	t_reset(&e->o);
+	vt_resize(&e->vt, cols);
+	shell_resize(e->sh, (unsigned)cols, 0);
+	vt_feed(&e->vt, t_str(&e->o), e->o.n);
+	return t_str(&e->o);
+}
+
+static void
+test_resize(void **state)
+{
+	struct ed *e = ed_new(20);
+
+	(void)state;
+	feed(e, "echo hi\r");
+	feed(e, "echo abcdefghijklmnopqrstuvwxyz0123456789");
+	SCREEN(e, P "echo hi\nhi\n" P "echo abcd\nefghijklmnopqrstuvwx\n"
+	    "yz0123456789", 4, 12);
+	/* Wider: the line is redrawn from its first row at 30 columns, and
+	 * the row above it is untouched */
+	resize(e, 30);
+	SCREEN(e, P "echo hi\nhi\n" P "echo abcdefghijklmn\n"
+	    "opqrstuvwxyz0123456789", 3, 22);
+	/* edits now lay out at 30 */
+	feed(e, "\001X");
+	SCREEN(e, P "echo hi\nhi\n" P "Xecho abcdefghijklm\n"
+	    "nopqrstuvwxyz0123456789", 2, PL + 1);
+	feed(e, "\005\177");
+	SCREEN(e, P "echo hi\nhi\n" P "Xecho abcdefghijklm\n"
+	    "nopqrstuvwxyz012345678", 3, 22);
+	/* Narrower: a reflowing terminal would have moved the cursor down
+	 * to row 3 of the new layout, so the redraw starts that far up (here
+	 * over the earlier output) and nothing of the old line is left */
+	resize(e, 15);
+	SCREEN(e, P "Xech\no abcdefghijklm\nnopqrstuvwxyz01\n2345678", 3, 7);
+	feed(e, "\001\006\177");
+	SCREEN(e, P "echo\n abcdefghijklmn\nopqrstuvwxyz012\n345678", 0, PL);
+	/* The same width again, and a resize after exit: nothing written */
+	assert_string_equal(resize(e, 15), "");
+	feed(e, "\005\025exit\r");
+	assert_int_equal(e->ret, 1);
+	assert_string_equal(resize(e, 40), "");
+	ed_free(e);
+}
+
+/* Output that does not end with a newline (echo -n) would leave the
+ * prompt off column 0, where the editor's layout is wrong: the prompt
+ * goes to the next row. clear leaves the cursor home: no extra row. */
+static void
+test_prompt_after_partial_output(void **state)
+{
+	struct ed *e = ed_new(30);
+
+	(void)state;
+	assert_string_equal(feed(e, "echo -n abc\r"),
+	    "echo -n abc\r\nabc\r\n" P);
+	SCREEN(e, P "echo -n abc\nabc\n" PT, 2, PL);
+	/* a long line there wraps and edits as usual */
+	feed(e, "echo 123456789abcdefghij\001X");
+	SCREEN(e, P "echo -n abc\nabc\n" P "Xecho 123456789abcd\nefghij", 2,
+	    PL + 1);
+	feed(e, "\005\025echo -n\r");
+	SCREEN(e, P "echo -n abc\nabc\n" P "echo -n\n" PT, 3, PL);
+	feed(e, "clear\r");
+	SCREEN(e, PT, 0, PL);
+	ed_free(e);
+}
+
 static void
 test_long_line(void **state)
 {
@@ -664,6 +754,8 @@ main(void)
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_wrap),
 		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_resize),
+		cmocka_unit_test(test_prompt_after_partial_output),
 		cmocka_unit_test(test_completion),
 		cmocka_unit_test(test_completion_perms),
 		cmocka_unit_test(test_no_autocomplete),

@@ -6,6 +6,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "test_shell_util.h"
 #include "shell/shell_int.h"
 
@@ -190,6 +194,61 @@ test_session_motd(void **state)
 	cfg_free(c);
 }
 
+/* server.motd_path: the file is the template, with the same variables
+ * and visibility rules, and the session shows it. */
+static void
+test_motd_file(void **state)
+{
+	char dir[] = "/tmp/sks5motdXXXXXX", *path = NULL, *text = NULL;
+	struct cfg_overrides ov;
+	struct cfg_diag d;
+	struct cfg *c = NULL;
+	struct shell_ctx x;
+	struct t_out o = { NULL, 0, 0 };
+	struct shell *sh = NULL;
+	FILE *f = NULL;
+	char *m = NULL;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	path = xasprintf("%s/motd", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("File for {user} on {hostname}\r\nAuth: {auth_method}\n"
+	    "\033[1mbold\033[0m {nope}\n", f);
+	fclose(f);
+	text = xasprintf("[server]\nsocks5_listen = \"127.0.0.1:1080\"\n"
+	    "motd_path = \"%s\"\n[shell]\nhostname = \"h\"\n"
+	    "[[users]]\nusername = \"alice\"\npassword_hash = \"" T_HASH "\"\n"
+	    "[users.shell_permissions]\nshow_auth_method = false\n", path);
+	memset(&ov, 0, sizeof(ov));
+	cfg_diag_init(&d);
+	assert_int_equal(cfg_load_string(text, strlen(text), "t.toml", "/b",
+	    &ov, &c, &d), 0);
+	cfg_diag_cleanup(&d);
+	t_ctx(&x, c, NULL, NULL);
+	/* no colours: the file's own SGR goes too; the hidden line goes */
+	m = shell_motd_render(&x);
+	assert_string_equal(m, "File for alice on h\r\nbold {nope}\r\n");
+	free(m);
+	x.term = "xterm";
+	m = shell_motd_render(&x);
+	assert_string_equal(m, "File for \033[1;36malice\033[0m on h\r\n"
+	    "\033[1mbold\033[0m {nope}\r\n");
+	free(m);
+	x.term = NULL;
+	sh = shell_new(&x, 80, 24, t_write, &o);
+	assert_int_equal(shell_start(sh), 0);
+	assert_string_equal(t_str(&o), "File for alice on h\r\nbold {nope}\r\n"
+	    "\r\nalice@h:~$ ");
+	shell_free(sh);
+	t_reset(&o);
+	cfg_free(c);
+	unlink(path);
+	rmdir(dir);
+	free(path);
+	free(text);
+}
+
 /* check-config: unknown variables are reported as warnings. */
 static void
 test_check_config(void **state)
@@ -263,6 +322,7 @@ main(void)
 		cmocka_unit_test(test_colors),
 		cmocka_unit_test(test_overrides),
 		cmocka_unit_test(test_session_motd),
+		cmocka_unit_test(test_motd_file),
 		cmocka_unit_test(test_check_config),
 	};
 
