@@ -29,7 +29,6 @@ static const struct {
 	/* #6: shell. The emulator runs behind SSH shell and exec channels;
 	 * these keys are not read by it yet. */
 	{ "server.motd_path", 6 },
-	{ "server.bookmarks_path", 6 },
 	/* #7: policy. What is left: security.rate_limit_cleanup_interval
 	 * and rate_limit_max_users (the per-IP table is bounded by
 	 * rate_limit_max_ips, per-user state by the user list), idle
@@ -44,7 +43,6 @@ static const struct {
 	/* Management plane: no issue filed yet. [api], [metrics], the
 	 * audit log keys of [logging], [[webhooks]] and [alerting] work
 	 * (src/admin, src/obs). */
-	{ "persistence", MGMT },
 	{ "connection_pool", MGMT },
 };
 
