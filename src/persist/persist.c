@@ -58,13 +58,17 @@ persist_data_dir(const struct cfg *cfg)
 {
 	char cwd[4096];
 
-	if (cfg->persistence.data_dir != NULL)
-		return xstrdup(cfg->persistence.data_dir);
-	if (cfg->base_dir != NULL)
+	const char *d = cfg->persistence.data_dir;
+
+	if (d != NULL && d[0] == '/')
+		return xstrdup(d);
+	if (d == NULL && cfg->base_dir != NULL)
 		return xasprintf("%s/data", cfg->base_dir);
+	/* Relative (--data-dir, the environment) or no file: from the
+	 * working directory at start. */
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
-		return xstrdup("./data");
-	return xasprintf("%s/data", cwd);
+		return xstrdup(d != NULL ? d : "./data");
+	return xasprintf("%s/%s", cwd, d != NULL ? d : "data");
 }
 
 const struct persist_stats *
