@@ -77,10 +77,32 @@ persist_stats(const struct persist *p)
 	return &p->stats;
 }
 
-/* Sets a file aside after a failed parse and says so. */
-static void
-corrupt(struct persist *p, const char *path, const char *why)
+/* A copy of untrusted text fit for a quoted log value: quotes become
+ * ' and anything but printable ASCII becomes ?. */
+static const char *
+log_safe(const char *in, char *out, size_t len)
 {
+	size_t i;
+
+	snprintf(out, len, "%s", in);
+	for (i = 0; out[i] != '\0'; i++) {
+		if (out[i] == '"' || out[i] == '\\')
+			out[i] = '\'';
+		else if ((unsigned char)out[i] < 0x20 ||
+		    (unsigned char)out[i] >= 0x7f)
+			out[i] = '?';
+	}
+	return out;
+}
+
+/* Sets a file aside after a failed parse and says so. The reason may
+ * quote file contents. */
+static void
+corrupt(struct persist *p, const char *path, const char *reason)
+{
+	char why[256];
+
+	(void)log_safe(reason, why, sizeof(why));
 	atomic_fetch_add(&p->stats.corrupt, 1);
 	if (persist__set_aside(path) == 0)
 		log_warn("event=persist.corrupt file=\"%s\" reason=\"%s\" "
@@ -369,35 +391,36 @@ write_file(const char *path, const char *text, size_t len)
 	return 0;
 }
 
-/* Orphan stamps of the saved quotas; drops those kept too long. */
+/*
+ * Stamps the saved quotas of users no longer configured with the time
+ * they were first seen so (0 for configured users), and drops those
+ * kept longer than state.inactive_user_retention_days (0: forever).
+ */
 static int64_t *
 orphans_mark(struct persist *p, struct policy_saved_quota *q, size_t *nq,
     int64_t now)
 {
 	struct policy_snap *s = policy_holder_get(p->policy);
-	int64_t *since = xcalloc(*nq + 1, sizeof(*since));
+	int64_t *since = xcalloc(*nq + 1, sizeof(*since)), t;
 	ssize_t o;
 	size_t i, k = 0;
 
 	for (i = 0; i < *nq; i++) {
+		t = 0;
 		if (cfg_user_find(s->cfg, q[i].user) != NULL) {
 			orph_del(p, q[i].user);
 		} else {
-			if ((o = orph_find(p, q[i].user)) < 0) {
+			if ((o = orph_find(p, q[i].user)) < 0)
 				orph_set(p, q[i].user, now);
-				o = orph_find(p, q[i].user);
-			}
-			since[k] = p->orph_since[o];
-			if (p->state_days > 0 && now - since[k] >
-			    (int64_t)p->state_days * MS_PER_DAY) {
+			t = o < 0 ? now : p->orph_since[o];
+			if (p->state_days > 0 &&
+			    now - t > (int64_t)p->state_days * MS_PER_DAY) {
 				free(q[i].user);
 				continue;
 			}
 		}
 		q[k] = q[i];
-		since[k] = cfg_user_find(s->cfg, q[k].user) != NULL ? 0 :
-		    since[k];
-		k++;
+		since[k++] = t;
 	}
 	policy_snap_unref(s);
 	*nq = k;
@@ -458,7 +481,7 @@ flush_rep(struct persist *p, int64_t now)
 static void
 expire_users(struct persist *p, int64_t now)
 {
-	char **names = NULL, *path = NULL, *f = NULL;
+	char **names = NULL, *path = NULL, *f = NULL, safe[PERSIST_MAX_NAME];
 	size_t n, i;
 
 	if (p->user_days == 0)
@@ -474,7 +497,8 @@ expire_users(struct persist *p, int64_t now)
 			free(f);
 		}
 		log_info("event=persist.expired user=\"%s\" msg=\"inactive "
-		    "for more than %u days\"", names[i], p->user_days);
+		    "for more than %u days\"", log_safe(names[i], safe,
+		    sizeof(safe)), p->user_days);
 		free(names[i]);
 		p->bm_dirty = 1;
 	}
