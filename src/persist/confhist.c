@@ -96,10 +96,14 @@ persist__confhist_keep(const char *dir, const char *src, uint32_t max)
 {
 	char **v = NULL, *text = NULL, *path = NULL, *name = NULL, err[512];
 	size_t n = 0, len, i;
+	int r;
 
-	if (persist__read(src, PERSIST_CONFIG_MAX, &text, &len) != 0) {
-		log_warn("event=persist.config_history file=\"%s\" "
-		    "msg=\"cannot read the configuration file\"", src);
+	if ((r = persist__read(src, PERSIST_CONFIG_MAX, &text, &len)) != 0) {
+		/* Absent: a configuration built in memory (quick-start). */
+		if (r != ERR_NOTFOUND)
+			log_warn("event=persist.config_history file=\"%s\" "
+			    "msg=\"cannot read the configuration file: %s\"",
+			    src, err_str(r));
 		return;
 	}
 	if (persist__mkdirs(dir, err, sizeof(err)) != 0) {

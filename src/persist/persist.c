@@ -744,8 +744,9 @@ persist_config_applied(struct persist *p, const struct cfg *cfg)
 	const char *src = cfg_source(cfg);
 	char *dir = NULL;
 
+	/* Only a configuration read from a file has one to keep. */
 	if (p == NULL || !p->hist_on || p->dir == NULL || src == NULL ||
-	    strcmp(src, "environment") == 0)
+	    cfg->base_dir == NULL)
 		return;
 	dir = xasprintf("%s/config-history", p->dir);
 	persist__confhist_keep(dir, src, p->hist_max);

@@ -534,6 +534,60 @@ test_cycle(void **state)
 	free(path);
 }
 
+/* A saved quota entry of user with total bytes and an orphan stamp. */
+static void
+quota_entry(struct policy_saved_quota *q, const char *user, int64_t now)
+{
+	memset(q, 0, sizeof(*q));
+	q->user = (char *)user;
+	q->q.day = now / DAY;
+	q->q.total_bytes = 99;
+}
+
+static void
+test_orphan_quota_retention(void **state)
+{
+	struct policy_saved_quota q[3];
+	struct persist_state_doc d;
+	struct world w;
+	int64_t now = policy_now_ms(), since[3];
+	char *path = xasprintf("%s/data/state.json", tmpdir), *text = NULL;
+	char err[256];
+	size_t len, i;
+
+	(void)state;
+	quota_entry(&q[0], "alice", now);	/* configured */
+	since[0] = 0;
+	quota_entry(&q[1], "ghost", now);	/* gone 40 days: dropped */
+	since[1] = now - 40 * DAY;
+	quota_entry(&q[2], "shade", now);	/* gone 10 days: kept */
+	since[2] = now - 10 * DAY;
+	text = persist__state_encode(NULL, 0, q, since, 3, now, &len);
+	assert_int_equal(persist__mkdirs(path, err, sizeof(err)), 0);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(persist__write(path, text, len, err, sizeof(err)),
+	    0);
+	free(text);
+	assert_int_equal(world_open(&w, ""), 0);
+	world_close(&w);
+	assert_int_equal(persist__read(path, 1 << 20, &text, &len), 0);
+	assert_int_equal(persist__state_decode(text, len, now, &d, err,
+	    sizeof(err)), 0);
+	assert_int_equal(d.nquotas, 2);
+	for (i = 0; i < d.nquotas; i++) {
+		if (strcmp(d.quotas[i].user, "alice") == 0) {
+			assert_int_equal(d.orphan_since[i], 0);
+		} else {
+			assert_string_equal(d.quotas[i].user, "shade");
+			assert_int_equal(d.orphan_since[i], now - 10 * DAY);
+		}
+		assert_int_equal(d.quotas[i].q.total_bytes, 99);
+	}
+	persist__state_doc_free(&d);
+	free(text);
+	free(path);
+}
+
 static void
 test_inactive_userdata_dropped(void **state)
 {
@@ -605,6 +659,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_config_history, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_cycle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_orphan_quota_retention,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inactive_userdata_dropped,
 		    setup, teardown),
 		cmocka_unit_test(test_data_dir_default),
