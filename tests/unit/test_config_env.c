@@ -388,7 +388,7 @@ test_set_errors(void **state)
 	assert_true(set_fails("security.argon2_time_cost=5",
 	    "--set security.argon2_time_cost: 'security.argon2_time_cost' is "
 	    "not implemented yet (issue #5); remove it to continue", 0));
-	assert_true(set_fails("persistence.state.enabled=false", "is "
+	assert_true(set_fails("connection_pool.enabled=true", "is "
 	    "not implemented yet (management plane)", 0));
 }
 
