@@ -40,9 +40,11 @@
 #include "core/pool.h"
 #include "core/util.h"
 #include "net/net.h"
+#include "persist/persist.h"
 #include "policy/geoip.h"
 #include "policy/policy.h"
 #include "policy/snap.h"
+#include "shell/shell.h"
 #include "socks5/socks5.h"
 #include "ssh/sshd.h"
 
@@ -75,6 +77,8 @@ struct server {
 	int				 drained;
 	struct sshd			*sshd;
 	struct admin_plane		*mgmt;		/* audit, metrics, API */
+	struct shell_store		*store;		/* history, bookmarks */
+	struct persist			*persist;	/* data directory */
 	pthread_mutex_t			 reload_lock;	/* SIGHUP vs API */
 };
 
@@ -218,6 +222,7 @@ server_reload_locked(struct server *srv, size_t *users, char *err,
 	    cfg_user_count(next));
 	*users = cfg_user_count(next);
 	policy_holder_set(&srv->policy, snap);
+	persist_config_applied(srv->persist, next);
 	return 0;
 }
 
@@ -322,6 +327,7 @@ server_start_ssh(struct server *srv, const struct cfg *cfg)
 	env.policy = &srv->policy;
 	env.pool = srv->pool;
 	env.resolver = srv->resolver;
+	env.store = srv->store;
 	if ((srv->sshd = sshd_new(cfg, &env, err, sizeof(err))) == NULL) {
 		log_error("cannot start SSH on %s: %s", cfg->server.ssh_listen,
 		    err);
@@ -446,6 +452,9 @@ server_cleanup(struct server *srv)
 
 	if (!srv->drained)
 		server_drain(srv, 0);
+	persist_close(srv->persist);
+	srv->persist = NULL;
+	srv->state->persist = NULL;
 	pool_free(srv->pool);
 	for (i = 0; i < srv->nworkers; i++) {
 		struct worker *w = &srv->workers[i];
@@ -464,6 +473,7 @@ server_cleanup(struct server *srv)
 	net_resolver_free(srv->resolver);
 	policy_holder_cleanup(&srv->policy);
 	policy_state_free(srv->state);
+	shell_store_free(srv->store);
 	free(srv->dummy_hash);
 	if (srv->sigfd >= 0)
 		close(srv->sigfd);
@@ -511,6 +521,13 @@ server_run(struct cfg *cfg, const struct cfg_overrides *ov)
 	    cfg->server.dns_cache_max_entries);
 	if (failed)
 		goto out;
+	srv.store = shell_store_new(cfg->persistence.userdata.shell_history_max,
+	    cfg->persistence.userdata.bookmarks_max);
+	if (persist_open(cfg, &srv.policy, srv.state, srv.store,
+	    &srv.persist) != 0)
+		goto out;
+	srv.state->persist = persist_stats(srv.persist);
+	persist_config_applied(srv.persist, cfg);
 	if ((srv.sigfd = server_signals_open()) < 0) {
 		log_error("cannot set up signal handling: %s", strerror(errno));
 		goto out;
@@ -528,7 +545,14 @@ server_run(struct cfg *cfg, const struct cfg_overrides *ov)
 		log_warn("event=start msg=\"no protocol listener is enabled; "
 		    "the server only loads its configuration and waits for "
 		    "signals\"");
+	if (persist_start(srv.persist) != 0) {
+		log_error("cannot start the persistence flush thread");
+		goto out;
+	}
 	rc = server_loop(&srv);
+	/* Saved before the drain, in case it is cut short, and again when
+	 * persist_close() runs after it with the final counters. */
+	persist_flush(srv.persist);
 	drain_s = srv.policy.cur->cfg->server.shutdown_timeout;
 	server_drain(&srv, drain_s);
 out:

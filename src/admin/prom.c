@@ -15,6 +15,7 @@
 #include "core/util.h"
 #include "obs/obs.h"
 #include "obs/webhook.h"
+#include "persist/persist.h"
 #include "policy/policy.h"
 #include "policy/snap.h"
 
@@ -162,6 +163,45 @@ prom_webhooks(struct webhooks *w, struct mbuf *b)
 	    "Webhook attempts made after a failed one.", st.retried);
 }
 
+/* The sks5_persistence_* families (all zero without persistence). */
+static void
+prom_persist(struct mbuf *b, const struct persist_stats *ps)
+{
+	static const struct persist_stats none;
+
+	if (ps == NULL)
+		ps = &none;
+	prom_one(b, "sks5_persistence_available", "gauge",
+	    "1 when the data directory is open and locked.",
+	    (uint64_t)atomic_load(&ps->available));
+	prom_one(b, "sks5_persistence_state_flush_total", "counter",
+	    "Successful writes of state.json.", atomic_load(&ps->state_flush));
+	prom_one(b, "sks5_persistence_state_flush_errors_total", "counter",
+	    "Failed writes of state.json.",
+	    atomic_load(&ps->state_flush_errors));
+	prom_one(b, "sks5_persistence_reputation_flush_total", "counter",
+	    "Successful writes of reputation.json.",
+	    atomic_load(&ps->rep_flush));
+	prom_one(b, "sks5_persistence_reputation_flush_errors_total",
+	    "counter", "Failed writes of reputation.json.",
+	    atomic_load(&ps->rep_flush_errors));
+	prom_one(b, "sks5_persistence_userdata_flush_total", "counter",
+	    "Successful flushes of per-user data and bookmarks.",
+	    atomic_load(&ps->user_flush));
+	prom_one(b, "sks5_persistence_userdata_flush_errors_total", "counter",
+	    "Flushes of per-user data or bookmarks with a failed write.",
+	    atomic_load(&ps->user_flush_errors));
+	prom_one(b, "sks5_persistence_state_file_bytes", "gauge",
+	    "Size of state.json after the last successful write.",
+	    atomic_load(&ps->state_bytes));
+	prom_one(b, "sks5_persistence_reputation_file_bytes", "gauge",
+	    "Size of reputation.json after the last successful write.",
+	    atomic_load(&ps->rep_bytes));
+	prom_one(b, "sks5_persistence_corrupt_files_total", "counter",
+	    "Files that could not be parsed and were renamed *.corrupt.",
+	    atomic_load(&ps->corrupt));
+}
+
 void
 admin_render_metrics(const struct admin_env *env, struct mbuf *b)
 {
@@ -200,6 +240,7 @@ admin_render_metrics(const struct admin_env *env, struct mbuf *b)
 	    "Users in the running configuration.", users);
 	prom_one(b, "sks5_uptime_seconds", "gauge", "Seconds since start.",
 	    (util_mono_ms() - env->start_ms) / 1000);
+	prom_persist(b, env->state->persist);
 	prom_one(b, "process_open_fds", "gauge", "Open file descriptors.",
 	    prom_open_fds());
 	prom_one(b, "process_resident_memory_bytes", "gauge",

@@ -24,9 +24,6 @@ static const struct {
 	const char	*prefix;
 	int		 issue;
 } pending[] = {
-	/* #6: shell. The emulator runs behind SSH shell and exec channels;
-	 * these keys are not read by it yet. */
-	{ "server.bookmarks_path", 6 },
 	/* #7: policy. What is left: security.rate_limit_cleanup_interval
 	 * and rate_limit_max_users (the per-IP table is bounded by
 	 * rate_limit_max_ips, per-user state by the user list), idle
@@ -41,7 +38,6 @@ static const struct {
 	/* Management plane: no issue filed yet. [api], [metrics], the
 	 * audit log keys of [logging], [[webhooks]] and [alerting] work
 	 * (src/admin, src/obs). */
-	{ "persistence", MGMT },
 	{ "connection_pool", MGMT },
 };
 

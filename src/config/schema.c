@@ -88,7 +88,8 @@ static const struct cfg__key server_keys[] = {
 	    "users)"),
 	KU64(S, connect_retry_delay_ms, 1000, "Initial delay between "
 	    "connect retries"),
-	KOP(S, bookmarks_path, "Bookmark JSON file"),
+	KOP(S, bookmarks_path, "JSON file holding every user's bookmarks "
+	    "(instead of the per-user files)"),
 	KU64(S, ssh_keepalive_interval_secs, 15, "Seconds of client silence "
 	    "before an SSH keepalive request; 0 disables"),
 	KU32(S, ssh_keepalive_max, 3, "Unanswered keepalives before "
@@ -493,28 +494,32 @@ static const struct cfg__key pstate_keys[] = {
 	    "not saved"),
 	KU64R(S, ip_reputation_flush_interval_secs, 300, 30, 3600,
 	    "reputation.json flush period"),
-	KU32R(S, inactive_user_retention_days, 30, 0, 3650, "Days before "
-	    "an inactive user's state is dropped"),
+	KU32R(S, inactive_user_retention_days, 30, 0, 3650, "Days the "
+	    "quota counters of a user no longer configured are kept; 0 = "
+	    "forever"),
 };
 #undef S
 
 #define S struct cfg_persist_userdata
 static const struct cfg__key puser_keys[] = {
 	KB(S, enabled, 1, "Keep per-user shell history and bookmarks"),
-	KU32R(S, shell_history_max, 100, 0, 10000, "History entries kept"),
+	KU32R(S, shell_history_max, 100, 0, 10000, "History entries kept "
+	    "per user; 0 = none saved"),
 	KU64R(S, shell_history_flush_secs, 60, 5, 600, "History flush "
 	    "period"),
-	KU32R(S, bookmarks_max, 50, 0, 1000, "Bookmarks per user; 0 = "
-	    "unlimited"),
-	KU32R(S, inactive_retention_days, 90, 0, 3650, "Days before an "
-	    "inactive user's data is dropped"),
+	KU32R(S, bookmarks_max, 50, 0, 1000, "Bookmarks (and aliases) per "
+	    "user; 0 = 50"),
+	KU32R(S, inactive_retention_days, 90, 0, 3650, "Days without a "
+	    "session before a user's history, bookmarks and aliases are "
+	    "deleted; 0 = never"),
 };
 #undef S
 
 #define S struct cfg_persist_history
 static const struct cfg__key phist_keys[] = {
-	KB(S, enabled, 1, "Keep snapshots of applied configurations"),
-	KU32R(S, max_entries, 50, 1, 500, "Snapshots kept"),
+	KB(S, enabled, 1, "Keep a copy of the configuration file each time "
+	    "a changed one is applied"),
+	KU32R(S, max_entries, 50, 1, 500, "Copies kept (oldest removed)"),
 };
 #undef S
 

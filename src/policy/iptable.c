@@ -374,3 +374,22 @@ ipt_ban(struct ipt *t, const unsigned char *key, int64_t until_ms,
 	if ((e = ipt_get(t, &none, key, now_ms)) != NULL)
 		e->ban_until = until_ms;
 }
+
+/* ----- persistence (src/persist): restoring saved entries ----- */
+
+void
+ipt_restore(struct ipt *t, const unsigned char *key, int64_t ban_until,
+    double rep, int64_t rep_ms, int64_t now_ms)
+{
+	static const struct ipt_params none;
+	struct ipt_entry *e = NULL;
+
+	if ((e = ipt_get(t, &none, key, now_ms)) == NULL)
+		return;
+	if (ban_until > e->ban_until)
+		e->ban_until = ban_until;
+	if (rep > 0.0 && (e->rep <= 0.0 || rep_ms >= e->rep_ms)) {
+		e->rep = rep;
+		e->rep_ms = rep_ms;
+	}
+}

@@ -177,6 +177,10 @@ int64_t	ipt_banned_until(struct ipt *t, const unsigned char *key,
 /* Bans or unbans by hand (until 0 = unban). */
 void	ipt_ban(struct ipt *t, const unsigned char *key, int64_t until_ms,
 	    int64_t now_ms);
+/* Persistence: puts back a saved ban expiry (kept when later than the
+ * current one) and a reputation score as of rep_ms (rep 0: none). */
+void	ipt_restore(struct ipt *t, const unsigned char *key, int64_t ban_until,
+	    double rep, int64_t rep_ms, int64_t now_ms);
 
 /* ----- quotas (quota.c) ----- */
 

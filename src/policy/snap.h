@@ -22,6 +22,7 @@
 #include "policy/limits.h"
 
 struct geoip;
+struct persist_stats;
 struct tz;
 
 /* Live counters of one user name; they live as long as the process. */
@@ -57,6 +58,8 @@ struct policy_state {
 	struct tbucket			 bw;	/* max_bandwidth_mbps */
 	_Atomic uint32_t		 unauth;	/* not authenticated yet */
 	_Atomic int			 maint_manual;	/* SIGUSR1 */
+	/* Persistence counters for /metrics; NULL without the server. */
+	const struct persist_stats	*persist;
 };
 
 /* One user as the data plane sees it. */

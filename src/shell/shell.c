@@ -431,6 +431,9 @@ shell_free(struct shell *sh)
 	shell__line_cleanup(&sh->line);
 	shell__vfs_cleanup(&sh->fs);
 	shell__strv_free(sh->hist, sh->nhist);
+	if (sh->ud != NULL) {
+		shell__store_release(sh->store, sh->ud);
+	}
 	buf_cleanup(&sh->out);
 	free(sh->prompt);
 	free(sh->user);

@@ -160,6 +160,45 @@ struct shell_store *shell_store_new(uint32_t history_max,
 /* Frees the store. Every session using it must be freed first. NULL ok. */
 void	shell_store_free(struct shell_store *st);
 
+/*
+ * Persistence (src/persist). A copy of one user's data: history (oldest
+ * first) and the sorted bookmarks (kv[SHELL_STORE_BOOKMARKS]) and aliases
+ * (kv[SHELL_STORE_ALIASES]) as parallel arrays; active is the last use in
+ * seconds since the epoch.
+ */
+#define SHELL_STORE_BOOKMARKS	0
+#define SHELL_STORE_ALIASES	1
+struct shell_store_user {
+	char		 *name;
+	char		**hist;
+	size_t		  nhist;
+	struct {
+		char	**names;
+		char	**values;
+		size_t	  n;
+	}		  kv[2];
+	int64_t		  active;
+	int		  dirty;	/* export: it had changed */
+};
+
+/* Copies every user (all set; marks untouched) or those changed since
+ * the last export (their changed mark cleared). Free with
+ * shell_store_users_free(). */
+size_t	shell_store_export(struct shell_store *st, int all,
+	    struct shell_store_user **out);
+void	shell_store_users_free(struct shell_store_user *v, size_t n);
+/* Marks a user changed again (its write failed). */
+void	shell_store_mark_dirty(struct shell_store *st, const char *user);
+/* Loads saved data of one user into the store (history trimmed to the
+ * store's limit, entries beyond the bookmark limit dropped). */
+void	shell_store_import(struct shell_store *st,
+	    const struct shell_store_user *u);
+/* Forgets users not used since before (seconds since the epoch) and not
+ * in a session now. Returns how many; *names (heap array of heap
+ * strings, free both) names them. */
+size_t	shell_store_drop_inactive(struct shell_store *st, int64_t before,
+	    char ***names);
+
 /* ----- sessions ----- */
 
 /*

@@ -134,6 +134,8 @@ struct shell_udata;
 
 struct shell_udata *shell__store_user(struct shell_store *st,
 	    const char *user);
+/* A session stops using the data shell__store_user() returned. */
+void	shell__store_release(struct shell_store *st, struct shell_udata *u);
 /* History: append (blank and repeated lines skipped); copy all. */
 void	shell__hist_add(struct shell_store *st, struct shell_udata *u,
 	    const char *line);

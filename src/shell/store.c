@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/err.h"
 #include "core/util.h"
@@ -23,6 +24,9 @@ struct shell_udata {
 	char		**hist;		/* oldest first */
 	size_t		 nhist;
 	struct shell_kv	 kv[2];		/* SHELL_KV_BOOKMARK, SHELL_KV_ALIAS */
+	int		 dirty;		/* changed since the last export */
+	unsigned	 refs;		/* sessions using it */
+	int64_t		 active;	/* last use, seconds since the epoch */
 };
 
 struct shell_store {
@@ -82,28 +86,49 @@ shell_store_free(struct shell_store *st)
 	free(st);
 }
 
-struct shell_udata *
-shell__store_user(struct shell_store *st, const char *user)
+/* Finds or creates the data of user (lock held). */
+static struct shell_udata *
+store_find(struct shell_store *st, const char *user)
 {
 	struct shell_udata *u = NULL;
 	size_t i;
 
-	pthread_mutex_lock(&st->lock);
 	for (i = 0; i < st->nusers; i++) {
 		if (strcmp(st->users[i]->name, user) == 0) {
-			u = st->users[i];
-			break;
+			return st->users[i];
 		}
 	}
-	if (u == NULL) {
-		u = xcalloc(1, sizeof(*u));
-		u->name = xstrdup(user);
-		st->users = xreallocarray(st->users, st->nusers + 1,
-		    sizeof(*st->users));
-		st->users[st->nusers++] = u;
-	}
+	u = xcalloc(1, sizeof(*u));
+	u->name = xstrdup(user);
+	st->users = xreallocarray(st->users, st->nusers + 1,
+	    sizeof(*st->users));
+	st->users[st->nusers++] = u;
+	return u;
+}
+
+struct shell_udata *
+shell__store_user(struct shell_store *st, const char *user)
+{
+	struct shell_udata *u = NULL;
+
+	pthread_mutex_lock(&st->lock);
+	u = store_find(st, user);
+	u->refs++;
+	u->active = (int64_t)time(NULL);
+	u->dirty = 1;
 	pthread_mutex_unlock(&st->lock);
 	return u;
+}
+
+void
+shell__store_release(struct shell_store *st, struct shell_udata *u)
+{
+	pthread_mutex_lock(&st->lock);
+	if (u->refs > 0) {
+		u->refs--;
+	}
+	u->active = (int64_t)time(NULL);
+	pthread_mutex_unlock(&st->lock);
 }
 
 void
@@ -129,6 +154,7 @@ shell__hist_add(struct shell_store *st, struct shell_udata *u,
 		u->hist = xreallocarray(u->hist, u->nhist + 1,
 		    sizeof(*u->hist));
 		u->hist[u->nhist++] = xstrdup(line);
+		u->dirty = 1;
 	}
 	pthread_mutex_unlock(&st->lock);
 }
@@ -156,6 +182,7 @@ shell__hist_clear(struct shell_store *st, struct shell_udata *u)
 	shell__strv_free(u->hist, u->nhist);
 	u->hist = NULL;
 	u->nhist = 0;
+	u->dirty = 1;
 	pthread_mutex_unlock(&st->lock);
 }
 
@@ -212,6 +239,8 @@ shell__kv_set(struct shell_store *st, struct shell_udata *u, int kind,
 		kv->values[i] = xstrdup(value);
 		kv->n++;
 	}
+	if (r >= 0)
+		u->dirty = 1;
 	pthread_mutex_unlock(&st->lock);
 	return r;
 }
@@ -234,6 +263,7 @@ shell__kv_del(struct shell_store *st, struct shell_udata *u, int kind,
 		memmove(kv->values + i, kv->values + i + 1,
 		    (kv->n - i - 1) * sizeof(*kv->values));
 		kv->n--;
+		u->dirty = 1;
 	}
 	pthread_mutex_unlock(&st->lock);
 	return found ? 0 : ERR_NOTFOUND;
@@ -272,6 +302,149 @@ shell__kv_list(struct shell_store *st, struct shell_udata *u, int kind,
 		(*names)[i] = xstrdup(kv->names[i]);
 		(*values)[i] = xstrdup(kv->values[i]);
 	}
+	pthread_mutex_unlock(&st->lock);
+	return n;
+}
+
+/* ----- persistence (src/persist): export and import ----- */
+
+/* Deep copy of one user's data into out (lock held). */
+static void
+udata_copy(const struct shell_udata *u, struct shell_store_user *out)
+{
+	size_t i;
+	int k;
+
+	memset(out, 0, sizeof(*out));
+	out->name = xstrdup(u->name);
+	out->active = u->active;
+	out->hist = xcalloc(u->nhist + 1, sizeof(char *));
+	for (i = 0; i < u->nhist; i++) {
+		out->hist[i] = xstrdup(u->hist[i]);
+	}
+	out->nhist = u->nhist;
+	for (k = 0; k < 2; k++) {
+		out->kv[k].n = u->kv[k].n;
+		out->kv[k].names = xcalloc(u->kv[k].n + 1, sizeof(char *));
+		out->kv[k].values = xcalloc(u->kv[k].n + 1, sizeof(char *));
+		for (i = 0; i < u->kv[k].n; i++) {
+			out->kv[k].names[i] = xstrdup(u->kv[k].names[i]);
+			out->kv[k].values[i] = xstrdup(u->kv[k].values[i]);
+		}
+	}
+}
+
+size_t
+shell_store_export(struct shell_store *st, int all,
+    struct shell_store_user **out)
+{
+	struct shell_store_user *v = NULL;
+	size_t i, n = 0;
+
+	pthread_mutex_lock(&st->lock);
+	v = xcalloc(st->nusers + 1, sizeof(*v));
+	for (i = 0; i < st->nusers; i++) {
+		if (!all && !st->users[i]->dirty) {
+			continue;
+		}
+		udata_copy(st->users[i], &v[n]);
+		v[n].dirty = st->users[i]->dirty;
+		if (!all) {
+			st->users[i]->dirty = 0;
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&st->lock);
+	*out = v;
+	return n;
+}
+
+void
+shell_store_users_free(struct shell_store_user *v, size_t n)
+{
+	size_t i;
+	int k;
+
+	for (i = 0; v != NULL && i < n; i++) {
+		free(v[i].name);
+		shell__strv_free(v[i].hist, v[i].nhist);
+		for (k = 0; k < 2; k++) {
+			shell__strv_free(v[i].kv[k].names, v[i].kv[k].n);
+			shell__strv_free(v[i].kv[k].values, v[i].kv[k].n);
+		}
+	}
+	free(v);
+}
+
+void
+shell_store_mark_dirty(struct shell_store *st, const char *user)
+{
+	size_t i;
+
+	pthread_mutex_lock(&st->lock);
+	for (i = 0; i < st->nusers; i++) {
+		if (strcmp(st->users[i]->name, user) == 0) {
+			st->users[i]->dirty = 1;
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+void
+shell_store_import(struct shell_store *st, const struct shell_store_user *in)
+{
+	struct shell_udata *u = NULL;
+	size_t i, from = 0;
+	int k;
+
+	pthread_mutex_lock(&st->lock);
+	u = store_find(st, in->name);
+	pthread_mutex_unlock(&st->lock);
+	if (in->nhist > st->history_max) {
+		from = in->nhist - st->history_max;
+	}
+	for (i = from; i < in->nhist; i++) {
+		shell__hist_add(st, u, in->hist[i]);
+	}
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < in->kv[k].n; i++) {
+			(void)shell__kv_set(st, u, k, in->kv[k].names[i],
+			    in->kv[k].values[i]);
+		}
+	}
+	pthread_mutex_lock(&st->lock);
+	if (in->active > u->active) {
+		u->active = in->active;
+	}
+	u->dirty = 0;
+	pthread_mutex_unlock(&st->lock);
+}
+
+size_t
+shell_store_drop_inactive(struct shell_store *st, int64_t before,
+    char ***names)
+{
+	struct shell_udata *u = NULL;
+	size_t i, j = 0, n = 0;
+	int k;
+
+	pthread_mutex_lock(&st->lock);
+	*names = xcalloc(st->nusers + 1, sizeof(char *));
+	for (i = 0; i < st->nusers; i++) {
+		u = st->users[i];
+		if (u->active >= before || u->refs > 0) {
+			st->users[j++] = u;
+			continue;
+		}
+		(*names)[n++] = u->name;
+		shell__strv_free(u->hist, u->nhist);
+		for (k = 0; k < 2; k++) {
+			shell__strv_free(u->kv[k].names, u->kv[k].n);
+			shell__strv_free(u->kv[k].values, u->kv[k].n);
+		}
+		free(u);
+	}
+	st->nusers = j;
 	pthread_mutex_unlock(&st->lock);
 	return n;
 }

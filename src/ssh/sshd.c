@@ -344,8 +344,10 @@ sshd_new(const struct cfg *cfg, const struct sshd_env *env, char *err,
 	d->max_unauth = cfg->limits.max_ssh_unauthenticated;
 	d->max_unauth_per_ip = cfg->limits.max_ssh_unauthenticated_per_ip;
 	d->totp = auth_totp_replay_new(10000);
-	d->store = shell_store_new(cfg->persistence.userdata.shell_history_max,
-	    cfg->persistence.userdata.bookmarks_max);
+	if ((d->store = env->store) == NULL)
+		d->store = d->own_store = shell_store_new(
+		    cfg->persistence.userdata.shell_history_max,
+		    cfg->persistence.userdata.bookmarks_max);
 	if (cfg_parse_listen(cfg->server.ssh_listen, &l, err, errlen) != 0 ||
 	    bind_setup(d, cfg, err, errlen) != 0)
 		goto fail;
@@ -625,7 +627,7 @@ sshd_free(struct sshd *d)
 	if (d->bind != NULL)
 		ssh_bind_free(d->bind);
 	auth_totp_replay_free(d->totp);
-	shell_store_free(d->store);
+	shell_store_free(d->own_store);
 	pthread_mutex_destroy(&d->lock);
 	pthread_cond_destroy(&d->cond);
 	free(d);

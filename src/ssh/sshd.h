@@ -20,12 +20,14 @@ struct cfg;
 struct net_resolver;
 struct policy_holder;
 struct pool;
+struct shell_store;
 
 /* What the SSH server borrows from the server; all must outlive it. */
 struct sshd_env {
 	struct policy_holder	*policy;
 	struct pool		*pool;
 	struct net_resolver	*resolver;
+	struct shell_store	*store;	/* shared; NULL: sshd keeps its own */
 };
 
 struct sshd;

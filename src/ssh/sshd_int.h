@@ -64,6 +64,7 @@ struct sshd {
 	uint32_t		 max_unauth_per_ip;
 	struct auth_totp_replay	*totp;
 	struct shell_store	*store;		/* history, bookmarks */
+	struct shell_store	*own_store;	/* when env gave none */
 };
 
 enum sshd_chan_kind {

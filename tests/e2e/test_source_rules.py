@@ -23,7 +23,9 @@ ALLOWED = {
     "socks5": {"core", "net", "policy", "auth", "config"},
     "ssh": {"core", "net", "policy", "auth", "shell", "config"},
     "shell": {"core", "policy", "config"},
-    "admin": {"core", "config", "policy", "store", "obs"},
+    "admin": {"core", "config", "policy", "store", "obs", "persist"},
+    # DESIGN.md's store/: it saves and restores policy and shell state.
+    "persist": {"core", "config", "policy", "shell"},
 }
 
 

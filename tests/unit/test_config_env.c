@@ -399,7 +399,7 @@ test_set_errors(void **state)
 	assert_true(set_fails("security.argon2_time_cost=0",
 	    "security.argon2_time_cost: 0 is out of range (1..64)", 1));
 	/* Pending keys are rejected from --set too. */
-	assert_true(set_fails("persistence.state.enabled=false", "is "
+	assert_true(set_fails("connection_pool.enabled=true", "is "
 	    "not implemented yet (management plane)", 0));
 }
 
@@ -421,11 +421,6 @@ test_cli_options(void **state)
 	cfg_diag_cleanup(&d);
 	ov.ssh_listen = "127.0.0.1:2222";
 	ov.data_dir = "rel/data";
-	assert_null(load_ov(t, &ov, &d));
-	assert_int_equal(d.nerrors, 1);
-	assert_true(has_error(&d, "--data-dir: 'persistence.data_dir'"));
-	cfg_diag_cleanup(&d);
-	ov.allow_pending = 1;
 	c = load_ov(t, &ov, &d);
 	assert_non_null(c);
 	assert_string_equal(cfg_ssh_listen(c), "127.0.0.1:2222");
@@ -489,7 +484,8 @@ test_pending_table(void **state)
 	assert_int_equal(cfg_key_pending("users.role"), 7);
 	assert_int_equal(cfg_key_pending("api.token"), 0);
 	assert_int_equal(cfg_key_pending("metrics.max_metric_labels"), 0);
-	assert_int_equal(cfg_key_pending("persistence.state.enabled"), -1);
+	assert_int_equal(cfg_key_pending("persistence.state.enabled"), 0);
+	assert_int_equal(cfg_key_pending("server.bookmarks_path"), 0);
 	assert_int_equal(cfg_key_pending("webhooks.url"), 0);
 	assert_int_equal(cfg_key_pending("alerting.rules.name"), 0);
 	assert_int_equal(cfg_key_pending("logging.audit_max_files"), 0);
@@ -499,15 +495,15 @@ static void
 test_pending_in_file(void **state)
 {
 	struct cfg_diag d;
-	char *t = doc("[limits]\n\n[persistence]\n[logging]\n"
+	char *t = doc("[limits]\n\n[connection_pool]\n[logging]\n"
 	    "level = \"warn\"\n", "role = \"admin\"\n");
 
 	(void)state;
-	/* An empty [limits] is fine; an empty [persistence] header counts
-	 * as set. */
+	/* An empty [limits] is fine; an empty [connection_pool] header
+	 * counts as set. */
 	assert_null(load(t, 0, &d));
 	assert_int_equal(d.nerrors, 2);
-	assert_true(has_error(&d, "t.toml:3:2: 'persistence' is not "
+	assert_true(has_error(&d, "t.toml:3:2: 'connection_pool' is not "
 	    "implemented yet (management plane)"));
 	assert_true(has_error(&d, "'users.0.role' is not implemented yet "
 	    "(issue #7)"));
