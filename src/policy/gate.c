@@ -101,6 +101,13 @@ enum policy_pre
 policy_preauth(struct policy_snap *s, const struct sockaddr *peer,
     int64_t now_ms)
 {
+	return policy_preauth_gate(s, peer, now_ms, 1);
+}
+
+enum policy_pre
+policy_preauth_gate(struct policy_snap *s, const struct sockaddr *peer,
+    int64_t now_ms, int maint)
+{
 	const struct cfg *c = s->cfg;
 	uint32_t cap = c->limits.max_unauthenticated_connections;
 	struct ipt_params p;
@@ -133,7 +140,7 @@ policy_preauth(struct policy_snap *s, const struct sockaddr *peer,
 	default:
 		return POLICY_PRE_UNAUTH;
 	}
-	if (policy_maintenance(s, now_ms, NULL, NULL)) {
+	if (maint && policy_maintenance(s, now_ms, NULL, NULL)) {
 		policy_preauth_release(s, peer);
 		return POLICY_PRE_MAINTENANCE;
 	}

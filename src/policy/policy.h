@@ -61,6 +61,13 @@ const char *policy_pre_str(enum policy_pre v);
  */
 enum policy_pre policy_preauth(struct policy_snap *s,
 	    const struct sockaddr *peer, int64_t now_ms);
+/*
+ * The same gate, with the maintenance check only when maint is set. SSH
+ * passes 0 and refuses maintenance after key exchange instead, where the
+ * client can be shown the message (SSH_MSG_DISCONNECT).
+ */
+enum policy_pre policy_preauth_gate(struct policy_snap *s,
+	    const struct sockaddr *peer, int64_t now_ms, int maint);
 void	policy_preauth_release(struct policy_snap *s,
 	    const struct sockaddr *peer);
 

@@ -114,6 +114,15 @@ test_maintenance(void **state)
 	assert_int_equal(policy_preauth(f.snap, SA(a), NOW),
 	    POLICY_PRE_MAINTENANCE);
 	assert_int_equal(atomic_load(&f.st->unauth), 0);
+	/* SSH's gate leaves maintenance to the login (it can show the
+	 * message there): admitted, and counted as unauthenticated. */
+	assert_int_equal(policy_preauth_gate(f.snap, SA(a), NOW, 0),
+	    POLICY_PRE_OK);
+	assert_int_equal(atomic_load(&f.st->unauth), 1);
+	policy_preauth_release(f.snap, SA(a));
+	assert_int_equal(policy_preauth_gate(f.snap, SA(a), NOW, 1),
+	    POLICY_PRE_MAINTENANCE);
+	assert_int_equal(atomic_load(&f.st->unauth), 0);
 	/* Manual maintenance refuses new sessions, keeps live ones. */
 	assert_null(policy_session_check(f.snap, f.u, NOW));
 	assert_int_equal(policy_maintenance_toggle(f.st), 0);
@@ -145,6 +154,24 @@ test_login(void **state)
 	assert_string_equal(policy_login_check(f.snap, f.u, SA(a),
 	    NOW - 5 * 3600000LL), "outside the allowed time window");
 	assert_null(policy_session_check(f.snap, f.u, NOW + 3599999));
+	fx_free(&f);
+	/* The end of the time window closes a live session (end exclusive);
+	 * a window crossing midnight keeps it until the morning. */
+	fx_load(&f, "", "[users.time_access]\naccess_hours = "
+	    "\"08:00-12:30\"\n");
+	assert_null(policy_session_check(f.snap, f.u, NOW + 1799999));
+	assert_string_equal(policy_session_check(f.snap, f.u, NOW + 1800000),
+	    "outside the allowed time window");
+	fx_free(&f);
+	fx_load(&f, "", "[users.time_access]\naccess_hours = "
+	    "\"11:00-06:00\"\n");
+	assert_null(policy_session_check(f.snap, f.u, NOW + 17 * 3600000LL));
+	assert_string_equal(policy_session_check(f.snap, f.u,
+	    NOW + 18 * 3600000LL), "outside the allowed time window");
+	fx_free(&f);
+	fx_load(&f, "", "expires_at = \"2026-03-06T13:00:00Z\"\n"
+	    "source_ips = [\"127.0.0.1/32\"]\n"
+	    "[users.time_access]\naccess_hours = \"08:00-18:00\"\n");
 	assert_string_equal(policy_session_check(f.snap, f.u, NOW + 3600000),
 	    "account expired");
 	assert_string_equal(policy_stream_admit(f.snap, f.u, NOW + 3600000),
