@@ -27,12 +27,7 @@ static const struct {
 	/* #6: shell. The emulator runs behind SSH shell and exec channels;
 	 * these keys are not read by it yet. */
 	{ "server.bookmarks_path", 6 },
-	/* #7: policy. What is left: security.rate_limit_cleanup_interval
-	 * and rate_limit_max_users (the per-IP table is bounded by
-	 * rate_limit_max_ips, per-user state by the user list), idle
-	 * warnings, roles. */
-	{ "security.rate_limit_cleanup_interval", 7 },
-	{ "security.rate_limit_max_users", 7 },
+	/* #7: policy. What is left: idle warnings, roles. */
 	{ "groups.role", 7 },
 	{ "limits.idle_warning_secs", 7 },
 	{ "users.idle_warning_secs", 7 },

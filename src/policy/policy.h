@@ -120,6 +120,17 @@ void	policy_stream_release(struct policy_snap *s,
 const char *policy_target_check(struct policy_snap *s,
 	    const struct sockaddr *sa, char *buf, size_t len);
 
+/*
+ * Background pruning, every security.rate_limit_cleanup_interval seconds:
+ * frees per-IP entries (ipt_prune) and per-user rate histories idle for
+ * POLICY_IDLE_MS whose windows hold no event any more, so no decision
+ * changes; then, when more users than security.rate_limit_max_users hold
+ * a history (a reload lowered the cap), drops the least recently used
+ * ones. *ips and *users (may be NULL) get the numbers freed.
+ */
+void	policy_prune(struct policy_snap *s, int64_t now_ms, size_t *ips,
+	    size_t *users);
+
 /* Maintenance now: 1 when on, with the message and whether existing
  * sessions must go. msg and disconnect may be NULL. */
 int	policy_maintenance(struct policy_snap *s, int64_t now_ms,
