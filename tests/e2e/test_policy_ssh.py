@@ -5,6 +5,7 @@ GeoIP allow/deny of forwarded targets and quotas on channels. The SOCKS5
 versions are in test_policy.py. Loopback only; the clocks are real, so
 the durations used are short."""
 import datetime
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,9 +18,8 @@ from test_policy import echo_on_two, geoip_db  # noqa: F401 (fixture)
 from test_socks5 import echo_server  # noqa: F401 (fixture)
 from test_ssh import USER, PASSWORD, env, pub, source_server  # noqa: F401
 
-pytestmark = pytest.mark.skipif(
-    subprocess.run(["which", "ssh"], capture_output=True).returncode != 0,
-    reason="openssh-client missing")
+pytestmark = pytest.mark.skipif(shutil.which("ssh") is None,
+                                reason="openssh-client missing")
 
 
 def info_args(env, extra=(), key=True):
