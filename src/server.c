@@ -398,21 +398,52 @@ server_drain(struct server *srv, uint64_t timeout_s)
 	}
 }
 
+/*
+ * Every security.rate_limit_cleanup_interval seconds (as the current
+ * configuration has it): prunes idle rate-limiter entries. Returns the
+ * milliseconds until the next prune.
+ */
+static int
+server_prune_tick(struct server *srv, uint64_t *next_us)
+{
+	struct policy_snap *s = policy_holder_get(&srv->policy);
+	uint64_t now = policy_mono_us(), iv;
+	size_t ips = 0, users = 0;
+
+	iv = s->cfg->security.rate_limit_cleanup_interval * 1000000;
+	if (*next_us == 0 || *next_us > now + iv)	/* start, or reload */
+		*next_us = now + iv;
+	if (now >= *next_us) {
+		policy_prune(s, policy_now_ms(), &ips, &users);
+		if (ips + users > 0)
+			log_debug("event=ratelimit.prune ips=%zu users=%zu",
+			    ips, users);
+		*next_us = now + iv;
+	}
+	policy_snap_unref(s);
+	return (int)((*next_us - now + 999) / 1000);
+}
+
 /* Waits for signals until a stop is requested. */
 static int
 server_loop(struct server *srv)
 {
 	struct signalfd_siginfo si;
 	struct pollfd pfd;
+	uint64_t next_prune = 0;
 	char err[256];
 	size_t users;
 	int on;
 	ssize_t n;
+	int r;
 
 	pfd.fd = srv->sigfd;
 	pfd.events = POLLIN;
 	for (;;) {
-		if (poll(&pfd, 1, -1) < 0) {
+		r = poll(&pfd, 1, server_prune_tick(srv, &next_prune));
+		if (r == 0)
+			continue;
+		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));

@@ -24,12 +24,7 @@ static const struct {
 	const char	*prefix;
 	int		 issue;
 } pending[] = {
-	/* #7: policy. What is left: security.rate_limit_cleanup_interval
-	 * and rate_limit_max_users (the per-IP table is bounded by
-	 * rate_limit_max_ips, per-user state by the user list), idle
-	 * warnings, roles. */
-	{ "security.rate_limit_cleanup_interval", 7 },
-	{ "security.rate_limit_max_users", 7 },
+	/* #7: policy. What is left: idle warnings, roles. */
 	{ "groups.role", 7 },
 	{ "limits.idle_warning_secs", 7 },
 	{ "users.idle_warning_secs", 7 },

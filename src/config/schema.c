@@ -189,10 +189,11 @@ static const struct cfg__key security_keys[] = {
 	    "hashes and the unknown-user check"),
 	KU32(S, argon2_parallelism, 1, "Argon2id lanes; only 1 (libsodium "
 	    "computes one lane)"),
-	KU64(S, rate_limit_cleanup_interval, 60, "Seconds between prunes of "
-	    "idle rate-limiter entries"),
+	KU64R(S, rate_limit_cleanup_interval, 60, 5, 86400, "Seconds "
+	    "between prunes of rate-limiter entries idle for 10 minutes"),
 	KU64(S, rate_limit_max_ips, 100000, "Cap on tracked source IPs"),
-	KU64(S, rate_limit_max_users, 10000, "Cap on tracked user names"),
+	KU64R(S, rate_limit_max_users, 10000, 1, 16777216, "Cap on users "
+	    "whose rate windows hold history"),
 };
 #undef S
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/util.h"
 #include "policy/acl.h"
 #include "policy/geoip.h"
 #include "policy/tzif.h"
@@ -101,6 +102,13 @@ enum policy_pre
 policy_preauth(struct policy_snap *s, const struct sockaddr *peer,
     int64_t now_ms)
 {
+	return policy_preauth_gate(s, peer, now_ms, 1);
+}
+
+enum policy_pre
+policy_preauth_gate(struct policy_snap *s, const struct sockaddr *peer,
+    int64_t now_ms, int maint)
+{
 	const struct cfg *c = s->cfg;
 	uint32_t cap = c->limits.max_unauthenticated_connections;
 	struct ipt_params p;
@@ -133,7 +141,7 @@ policy_preauth(struct policy_snap *s, const struct sockaddr *peer,
 	default:
 		return POLICY_PRE_UNAUTH;
 	}
-	if (policy_maintenance(s, now_ms, NULL, NULL)) {
+	if (maint && policy_maintenance(s, now_ms, NULL, NULL)) {
 		policy_preauth_release(s, peer);
 		return POLICY_PRE_MAINTENANCE;
 	}
@@ -312,9 +320,164 @@ server_rates(struct policy_snap *s, int64_t now_ms)
 	return NULL;
 }
 
+/* ----- per-user limiter entries (security.rate_limit_max_users) ----- */
+
+/* 1 if the user has a rate window that keeps history. */
+static int
+user_has_rates(const struct cfg_user_eff *e)
+{
+	return e->rate_limits.connections_per_second != 0 ||
+	    e->rate_limits.connections_per_minute != 0 ||
+	    e->rate_limits.connections_per_hour != 0;
+}
+
+/* 1 if no window of the user holds an event at now. User lock held. */
+static int
+user_rates_empty(const struct policy_user_state *us, int64_t now_ms)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (ratewin_count(&us->rate[i], now_ms) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* Drops a user's history. State lock and user lock held. */
+static void
+user_untrack(struct policy_state *st, struct policy_user_state *us)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		ratewin_drop(&us->rate[i]);
+	if (atomic_exchange(&us->rate_tracked, 0))
+		atomic_fetch_sub(&st->rate_users, 1);
+}
+
+struct lru {
+	struct policy_user_state	*us;
+	int64_t				 last;
+};
+
+static int
+lru_cmp(const void *a, const void *b)
+{
+	const struct lru *x = a, *y = b;
+
+	return x->last < y->last ? -1 : x->last > y->last;
+}
+
+/*
+ * Brings the number of users holding a history down to cap: every stale
+ * history (no event left in any window: dropping it changes no decision)
+ * goes first, then the least recently used ones, whose users lose their
+ * windows. self is left alone. State lock held; takes user locks (the
+ * state lock is never taken under a user lock). Returns the number
+ * dropped.
+ */
+static size_t
+users_shrink(struct policy_state *st, const struct policy_user_state *self,
+    uint64_t cap, int64_t now_ms)
+{
+	struct policy_user_state *us = NULL;
+	struct lru *v = NULL;
+	size_t i, n = 0, nv = 0;
+
+	if (atomic_load(&st->rate_users) <= cap)
+		return 0;
+	for (i = 0; i < st->nusers; i++) {
+		us = st->users[i];
+		if (us == self || !atomic_load(&us->rate_tracked))
+			continue;
+		pthread_mutex_lock(&us->lock);
+		if (user_rates_empty(us, now_ms)) {
+			user_untrack(st, us);
+			n++;
+		}
+		pthread_mutex_unlock(&us->lock);
+	}
+	if (atomic_load(&st->rate_users) <= cap)
+		return n;
+	v = xcalloc(st->nusers, sizeof(*v));
+	for (i = 0; i < st->nusers; i++) {
+		us = st->users[i];
+		if (us == self || !atomic_load(&us->rate_tracked))
+			continue;
+		pthread_mutex_lock(&us->lock);
+		v[nv].us = us;
+		v[nv++].last = us->rate_last_ms;
+		pthread_mutex_unlock(&us->lock);
+	}
+	qsort(v, nv, sizeof(*v), lru_cmp);
+	for (i = 0; i < nv && atomic_load(&st->rate_users) > cap; i++) {
+		pthread_mutex_lock(&v[i].us->lock);
+		user_untrack(st, v[i].us);
+		pthread_mutex_unlock(&v[i].us->lock);
+		atomic_fetch_add(&st->rate_user_evictions, 1);
+		n++;
+	}
+	free(v);
+	return n;
+}
+
+/* Before a user starts a history: makes room under the cap. */
+static void
+user_make_room(struct policy_snap *s, const struct policy_user *u,
+    int64_t now_ms)
+{
+	struct policy_state *st = s->state;
+	uint64_t cap = s->cfg->security.rate_limit_max_users;
+
+	if (!user_has_rates(&u->cfg->eff) ||
+	    atomic_load(&u->state->rate_tracked) ||
+	    atomic_load(&st->rate_users) < cap)
+		return;
+	pthread_mutex_lock(&st->lock);
+	(void)users_shrink(st, u->state, cap > 0 ? cap - 1 : 0, now_ms);
+	pthread_mutex_unlock(&st->lock);
+}
+
+void
+policy_prune(struct policy_snap *s, int64_t now_ms, size_t *ips,
+    size_t *users)
+{
+	struct policy_state *st = s->state;
+	struct policy_user_state *us = NULL;
+	struct ipt_params p;
+	size_t i, ni, nu = 0;
+
+	params(s->cfg, &p);
+	glock(s);
+	ni = ipt_prune(&st->ipt, &p, now_ms, POLICY_IDLE_MS);
+	gunlock(s);
+	pthread_mutex_lock(&st->lock);
+	for (i = 0; i < st->nusers; i++) {
+		us = st->users[i];
+		if (!atomic_load(&us->rate_tracked))
+			continue;
+		pthread_mutex_lock(&us->lock);
+		if (now_ms - us->rate_last_ms >= POLICY_IDLE_MS &&
+		    user_rates_empty(us, now_ms)) {
+			user_untrack(st, us);
+			nu++;
+		}
+		pthread_mutex_unlock(&us->lock);
+	}
+	nu += users_shrink(st, NULL, s->cfg->security.rate_limit_max_users,
+	    now_ms);
+	pthread_mutex_unlock(&st->lock);
+	if (ips != NULL)
+		*ips = ni;
+	if (users != NULL)
+		*users = nu;
+}
+
 /* The user's rates and quotas; user lock held. */
 static const char *
-user_rates(const struct policy_user *u, int64_t now_ms)
+user_rates(struct policy_state *st, const struct policy_user *u,
+    int64_t now_ms)
 {
 	const struct cfg_user_eff *e = &u->cfg->eff;
 	struct ratewin *r = u->state->rate;
@@ -336,6 +499,12 @@ user_rates(const struct policy_user *u, int64_t now_ms)
 	ratewin_add(&r[0], now_ms);
 	ratewin_add(&r[1], now_ms);
 	ratewin_add(&r[2], now_ms);
+	u->state->rate_last_ms = now_ms;
+	if (!atomic_load(&u->state->rate_tracked) && ratewin_mem(&r[0]) +
+	    ratewin_mem(&r[1]) + ratewin_mem(&r[2]) > 0) {
+		atomic_store(&u->state->rate_tracked, 1);
+		atomic_fetch_add(&st->rate_users, 1);
+	}
 	return NULL;
 }
 
@@ -348,8 +517,9 @@ policy_stream_admit(struct policy_snap *s, const struct policy_user *u,
 
 	if ((why = account_check(u, now_ms)) != NULL)
 		return why;
+	user_make_room(s, u, now_ms);
 	pthread_mutex_lock(&u->state->lock);
-	why = user_rates(u, now_ms);
+	why = user_rates(s->state, u, now_ms);
 	pthread_mutex_unlock(&u->state->lock);
 	if (why != NULL)
 		return why;

@@ -393,3 +393,23 @@ ipt_restore(struct ipt *t, const unsigned char *key, int64_t ban_until,
 		e->rep_ms = rep_ms;
 	}
 }
+
+size_t
+ipt_prune(struct ipt *t, const struct ipt_params *p, int64_t now_ms,
+    uint64_t idle_ms)
+{
+	struct ipt_entry *e = NULL;
+	size_t i, n = 0;
+
+	for (i = 0; i < t->nslots && t->slots != NULL; i++) {
+		e = &t->slots[i];
+		if (!e->used || !entry_idle(p, e, now_ms) ||
+		    now_ms - e->last_ms < (int64_t)idle_ms)
+			continue;
+		free(e->fails);
+		memset(e, 0, sizeof(*e));
+		t->used--;
+		n++;
+	}
+	return n;
+}

@@ -48,6 +48,11 @@ int	ratewin_allows(const struct ratewin *w, int64_t now_ms);
 void	ratewin_add(struct ratewin *w, int64_t now_ms);
 /* Events in (now - window, now]. */
 uint32_t ratewin_count(const struct ratewin *w, int64_t now_ms);
+/* Frees the recorded events, keeping the limit and window. Only safe for
+ * decisions when ratewin_count() is 0 (else the history is lost). */
+void	ratewin_drop(struct ratewin *w);
+/* Bytes of event history w holds. */
+size_t	ratewin_mem(const struct ratewin *w);
 
 /* ----- token bucket (ratelimit.c) ----- */
 
@@ -97,6 +102,8 @@ uint64_t tbucket_rate_mbps(uint64_t mbps);
 #define IPT_REP_AUTH_SUCCESS	(-5.0)
 /* Entries are looked for in a window of this many slots. */
 #define IPT_PROBE		16
+/* Background pruning frees entries idle for this long (ms). */
+#define POLICY_IDLE_MS		600000
 
 /* Settings the table decides with (from [security] and [limits]). */
 struct ipt_params {
@@ -181,6 +188,14 @@ void	ipt_ban(struct ipt *t, const unsigned char *key, int64_t until_ms,
  * current one) and a reputation score as of rep_ms (rep 0: none). */
 void	ipt_restore(struct ipt *t, const unsigned char *key, int64_t ban_until,
 	    double rep, int64_t rep_ms, int64_t now_ms);
+/*
+ * Frees the entries that carry nothing a decision needs (no live
+ * unauthenticated connection, no ban, no failure inside ban_window,
+ * reputation below 1, a full connection bucket) and were last seen
+ * idle_ms ago or more. Returns how many were freed.
+ */
+size_t	ipt_prune(struct ipt *t, const struct ipt_params *p, int64_t now_ms,
+	    uint64_t idle_ms);
 
 /* ----- quotas (quota.c) ----- */
 

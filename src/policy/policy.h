@@ -61,6 +61,13 @@ const char *policy_pre_str(enum policy_pre v);
  */
 enum policy_pre policy_preauth(struct policy_snap *s,
 	    const struct sockaddr *peer, int64_t now_ms);
+/*
+ * The same gate, with the maintenance check only when maint is set. SSH
+ * passes 0 and refuses maintenance after key exchange instead, where the
+ * client can be shown the message (SSH_MSG_DISCONNECT).
+ */
+enum policy_pre policy_preauth_gate(struct policy_snap *s,
+	    const struct sockaddr *peer, int64_t now_ms, int maint);
 void	policy_preauth_release(struct policy_snap *s,
 	    const struct sockaddr *peer);
 
@@ -112,6 +119,17 @@ void	policy_stream_release(struct policy_snap *s,
  */
 const char *policy_target_check(struct policy_snap *s,
 	    const struct sockaddr *sa, char *buf, size_t len);
+
+/*
+ * Background pruning, every security.rate_limit_cleanup_interval seconds:
+ * frees per-IP entries (ipt_prune) and per-user rate histories idle for
+ * POLICY_IDLE_MS whose windows hold no event any more, so no decision
+ * changes; then, when more users than security.rate_limit_max_users hold
+ * a history (a reload lowered the cap), drops the least recently used
+ * ones. *ips and *users (may be NULL) get the numbers freed.
+ */
+void	policy_prune(struct policy_snap *s, int64_t now_ms, size_t *ips,
+	    size_t *users);
 
 /* Maintenance now: 1 when on, with the message and whether existing
  * sessions must go. msg and disconnect may be NULL. */

@@ -53,6 +53,21 @@ ratewin_count(const struct ratewin *w, int64_t now_ms)
 	return 0;
 }
 
+/* Frees the event ring; the window starts empty again. */
+void
+ratewin_drop(struct ratewin *w)
+{
+	free(w->ts);
+	w->ts = NULL;
+	w->cap = w->head = w->n = 0;
+}
+
+size_t
+ratewin_mem(const struct ratewin *w)
+{
+	return (size_t)w->cap * sizeof(*w->ts);
+}
+
 /* 1 if one more event at now stays within the limit. */
 int
 ratewin_allows(const struct ratewin *w, int64_t now_ms)

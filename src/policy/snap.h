@@ -38,6 +38,11 @@ struct policy_user_state {
 	struct ratewin		 rate[3];	/* per second, minute, hour */
 	struct quota_state	 quota;
 	struct tbucket		 bw;		/* max_aggregate_bandwidth_kbps */
+	int64_t			 rate_last_ms;	/* lock: last rate event */
+	/* rate[] holds event history: a per-user limiter entry counted
+	 * in policy_state.rate_users (security.rate_limit_max_users). Set
+	 * under lock, cleared under lock with the state's lock held. */
+	_Atomic int		 rate_tracked;
 	_Atomic uint32_t	 udp_sessions;	/* UDP associations now */
 };
 
@@ -60,6 +65,10 @@ struct policy_state {
 	_Atomic int			 maint_manual;	/* SIGUSR1 */
 	/* Persistence counters for /metrics; NULL without the server. */
 	const struct persist_stats	*persist;
+	/* Per-user limiter entries (users whose rate windows hold
+	 * history) and how many were dropped at the cap. */
+	_Atomic uint32_t		 rate_users;
+	_Atomic uint64_t		 rate_user_evictions;
 };
 
 /* One user as the data plane sees it. */

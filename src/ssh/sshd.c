@@ -463,10 +463,11 @@ accept_one(struct sshd *d, int fd, const struct sockaddr_storage *peer)
 		return;
 	}
 	c->snap = policy_holder_get(d->env.policy);
-	/* The pre-auth gate (bans, allowlist, per-IP rate, maintenance)
-	 * runs before key exchange. */
-	pre = policy_preauth(c->snap, (const struct sockaddr *)peer,
-	    policy_now_ms());
+	/* The pre-auth gate (bans, allowlist, per-IP rate) runs before key
+	 * exchange; maintenance waits for the first auth request, where
+	 * the client can be told why (sshd__auth_message). */
+	pre = policy_preauth_gate(c->snap, (const struct sockaddr *)peer,
+	    policy_now_ms(), 0);
 	if (pre != POLICY_PRE_OK) {
 		log_info("event=connection.refused proto=ssh peer=%s "
 		    "reason=\"%s\"", ps, policy_pre_str(pre));

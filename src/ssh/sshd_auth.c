@@ -707,6 +707,25 @@ send_banner(struct sshd_conn *c)
 	free(text);
 }
 
+/*
+ * Maintenance refuses a new login at its first authentication request,
+ * before any credential is looked at: the connection is closed with the
+ * maintenance message as the SSH_MSG_DISCONNECT text. 1 when refused.
+ */
+static int
+maint_refuse(struct sshd_conn *c)
+{
+	char buf[256];
+	const char *msg = sshd__maint_why(c, buf, sizeof(buf));
+
+	if (msg == NULL)
+		return 0;
+	log_info("event=connection.refused proto=ssh peer=%s "
+	    "reason=\"maintenance\"", c->peer_str);
+	sshd__conn_close(c, msg);
+	return 1;
+}
+
 void
 sshd__auth_message(struct sshd_conn *c, ssh_message m)
 {
@@ -715,6 +734,10 @@ sshd__auth_message(struct sshd_conn *c, ssh_message m)
 	if (atomic_load(&c->authed) || c->verifying || c->held != NULL) {
 		/* Already in, or a request while one is pending. */
 		(void)ssh_message_reply_default(m);
+		ssh_message_free(m);
+		return;
+	}
+	if (maint_refuse(c)) {
 		ssh_message_free(m);
 		return;
 	}

@@ -127,14 +127,77 @@ chan_find(struct sshd_conn *c, ssh_channel sch)
 	return NULL;
 }
 
+/*
+ * Ends the connection for why: logged, and sent to the client as the
+ * text of SSH_MSG_DISCONNECT (OpenSSH prints it), so a user cut by
+ * expiry, a time window or maintenance learns the reason. Loop thread.
+ */
 void
 sshd__conn_close(struct sshd_conn *c, const char *why)
 {
-	if (!atomic_load(&c->stop))
+	if (!atomic_load(&c->stop)) {
 		log_info("event=connection.close proto=ssh peer=%s user=%s "
 		    "reason=\"%s\"", c->peer_str, c->user[0] != '\0' ?
 		    c->user : "-", why);
+		(void)ssh_session_set_disconnect_message(c->s, why);
+	}
 	atomic_store(&c->stop, 1);
+}
+
+/*
+ * What the policy says of the live session now: the account as it was at
+ * login (c->pu), maintenance as the current configuration has it (a
+ * reload may have added a window). NULL, or why it must end (in buf).
+ */
+const char *
+sshd__session_why(struct sshd_conn *c, char *buf, size_t len)
+{
+	struct policy_snap *cur = policy_holder_get(c->d->env.policy);
+	const char *why = policy_session_check(cur, c->pu, policy_now_ms());
+
+	if (why != NULL)
+		snprintf(buf, len, "%s", why);
+	policy_snap_unref(cur);
+	return why != NULL ? buf : NULL;
+}
+
+/* Maintenance for a new login, as the current configuration has it:
+ * NULL, or the message to show (in buf). */
+const char *
+sshd__maint_why(struct sshd_conn *c, char *buf, size_t len)
+{
+	struct policy_snap *cur = policy_holder_get(c->d->env.policy);
+	const char *msg = NULL;
+	int on = policy_maintenance(cur, policy_now_ms(), &msg, NULL);
+
+	if (on)
+		snprintf(buf, len, "%s", msg != NULL ? msg :
+		    POLICY_MAINT_MESSAGE);
+	policy_snap_unref(cur);
+	return on ? buf : NULL;
+}
+
+/*
+ * Writes why to the stderr of every running shell or exec channel: a
+ * terminal user sees it before the session ends (OpenSSH may exit on the
+ * channel's close before it reads SSH_MSG_DISCONNECT).
+ */
+static void
+tell_sessions(struct sshd_conn *c, const char *why)
+{
+	struct sshd_chan *ch = NULL;
+	char *text = xasprintf("\r\nsks5: %s\r\n", why);
+	size_t len = strlen(text);
+
+	for (ch = c->chans; ch != NULL; ch = ch->next) {
+		if (ch->kind != SSHD_CHAN_SESSION || ch->dead ||
+		    !ch->started || ch->ch == NULL ||
+		    !ssh_channel_is_open(ch->ch) ||
+		    ssh_channel_window_size(ch->ch) < len)
+			continue;
+		(void)ssh_channel_write_stderr(ch->ch, text, (uint32_t)len);
+	}
+	free(text);
 }
 
 /* Handles one queued message; takes ownership of m. */
@@ -197,6 +260,7 @@ conn_after_poll(struct sshd_conn *c, uint64_t *next_sweep)
 	ssh_message m = NULL;
 	const char *why = NULL;
 	uint64_t now, now_us, wake;
+	char whybuf[256];
 
 	(void)ev_run_once(c->loop, 0);
 	while (!atomic_load(&c->stop) && (m = ssh_message_get(c->s)) != NULL)
@@ -222,8 +286,9 @@ conn_after_poll(struct sshd_conn *c, uint64_t *next_sweep)
 	now = ev_now_ms(c->loop);
 	if (now >= *next_sweep) {
 		*next_sweep = now + SSHD_SWEEP_MS;
-		if (atomic_load(&c->authed) && (why = policy_session_check(
-		    c->snap, c->pu, policy_now_ms())) != NULL) {
+		if (atomic_load(&c->authed) && (why = sshd__session_why(c,
+		    whybuf, sizeof(whybuf))) != NULL) {
+			tell_sessions(c, why);
 			sshd__conn_close(c, why);
 			return;
 		}

@@ -538,18 +538,18 @@ fwd_resolved(void *arg, int status, const struct sockaddr_storage *addrs,
 	fwd_connect(ch, copy, n);
 }
 
-/* Login rules, limits, rates and quotas for a new stream (the same
- * admission as SOCKS5). 0 (a slot is held) or ERR_DENIED. */
+/* Session rules, limits, rates and quotas for a new stream (the same
+ * admission as SOCKS5). A live session keeps opening channels under
+ * maintenance unless the maintenance disconnects it. 0 (a slot is held)
+ * or ERR_DENIED. */
 static int
-fwd_limits(struct sshd_chan *ch, const char **why)
+fwd_limits(struct sshd_chan *ch, const char **why, char *buf, size_t len)
 {
 	struct sshd_conn *c = ch->c;
-	int64_t now = policy_now_ms();
 
-	*why = policy_login_check(c->snap, c->pu,
-	    (const struct sockaddr *)&c->peer, now);
+	*why = sshd__session_why(c, buf, len);
 	if (*why == NULL)
-		*why = policy_stream_admit(c->snap, c->pu, now);
+		*why = policy_stream_admit(c->snap, c->pu, policy_now_ms());
 	if (*why != NULL)
 		return ERR_DENIED;
 	ch->counted = 1;
@@ -623,7 +623,7 @@ sshd__fwd_open(struct sshd_conn *c, ssh_message m)
 		fwd_refuse(ch, "target not in the key's permitopen");
 		return;
 	}
-	if (fwd_limits(ch, &reason) != 0) {
+	if (fwd_limits(ch, &reason, text, sizeof(text)) != 0) {
 		fwd_refuse(ch, reason);
 		return;
 	}

@@ -164,6 +164,8 @@ void	sshd__conn_gone(struct sshd *d, struct sshd_conn *c);
 /* sshd_conn.c */
 void	*sshd__conn_main(void *arg);
 void	sshd__conn_close(struct sshd_conn *c, const char *why);
+const char *sshd__session_why(struct sshd_conn *c, char *buf, size_t len);
+const char *sshd__maint_why(struct sshd_conn *c, char *buf, size_t len);
 
 /* sshd_auth.c */
 void	sshd__auth_message(struct sshd_conn *c, ssh_message m);

@@ -371,6 +371,13 @@ test_validate_groups(void **state)
 	    "\"../etc\"\n", "not a time zone name"));
 	assert_true(loads("", "[users.time_access]\ntimezone = "
 	    "\"America/New_York\"\n"));
+	/* Limiter pruning: at least every 5 s is allowed, a cap of 0 not. */
+	assert_true(loads("[security]\nrate_limit_cleanup_interval = 5\n"
+	    "rate_limit_max_users = 1\n", ""));
+	assert_true(fails_with("[security]\nrate_limit_cleanup_interval = 4\n",
+	    "", "security.rate_limit_cleanup_interval"));
+	assert_true(fails_with("[security]\nrate_limit_max_users = 0\n", "",
+	    "security.rate_limit_max_users"));
 }
 
 static void

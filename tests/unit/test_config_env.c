@@ -276,12 +276,11 @@ test_hybrid(void **state)
 	assert_string_equal(c->users[0].username, "alice");
 	cfg_free(c);
 	cfg_diag_cleanup(&d);
-	/* Hybrid values are validated too, and pending ones rejected. */
+	/* Hybrid values are validated too (range 1..16777216). */
 	ov.allow_pending = 0;
+	env[3] = "SKS5_RATE_LIMIT_MAX_USERS=0";
 	assert_null(load_ov(t, &ov, &d));
-	assert_true(has_error(&d, "env SKS5_RATE_LIMIT_MAX_USERS: "
-	    "'security.rate_limit_max_users' is not implemented yet "
-	    "(issue #7)"));
+	assert_true(has_error(&d, "security.rate_limit_max_users"));
 	cfg_diag_cleanup(&d);
 	free(t);
 }
@@ -476,7 +475,9 @@ test_pending_table(void **state)
 	assert_int_equal(cfg_key_pending("security.argon2_memory_cost"), 0);
 	assert_int_equal(cfg_key_pending("security.argon2_parallelism"), 0);
 	assert_int_equal(cfg_key_pending("security.ban_whitelist"), 0);
-	assert_int_equal(cfg_key_pending("security.rate_limit_max_users"), 7);
+	assert_int_equal(cfg_key_pending("security.rate_limit_max_users"), 0);
+	assert_int_equal(cfg_key_pending(
+	    "security.rate_limit_cleanup_interval"), 0);
 	assert_int_equal(cfg_key_pending("shell.hostname"), 0);
 	assert_int_equal(cfg_key_pending("shell.autocomplete"), 0);
 	assert_int_equal(cfg_key_pending("users.max_connections"), 0);
@@ -532,8 +533,8 @@ test_original_full(void **state)
 			fail_msg("unexpected error: %s", d.errors[i]);
 		}
 	}
-	assert_true(has_error(&d, "'security.rate_limit_max_users' is not "
-	    "implemented yet"));
+	assert_true(has_error(&d, "'connection_pool' is not implemented "
+	    "yet"));
 	cfg_diag_cleanup(&d);
 	ov.allow_pending = 1;
 	cfg_diag_init(&d);

@@ -114,6 +114,15 @@ test_maintenance(void **state)
 	assert_int_equal(policy_preauth(f.snap, SA(a), NOW),
 	    POLICY_PRE_MAINTENANCE);
 	assert_int_equal(atomic_load(&f.st->unauth), 0);
+	/* SSH's gate leaves maintenance to the login (it can show the
+	 * message there): admitted, and counted as unauthenticated. */
+	assert_int_equal(policy_preauth_gate(f.snap, SA(a), NOW, 0),
+	    POLICY_PRE_OK);
+	assert_int_equal(atomic_load(&f.st->unauth), 1);
+	policy_preauth_release(f.snap, SA(a));
+	assert_int_equal(policy_preauth_gate(f.snap, SA(a), NOW, 1),
+	    POLICY_PRE_MAINTENANCE);
+	assert_int_equal(atomic_load(&f.st->unauth), 0);
 	/* Manual maintenance refuses new sessions, keeps live ones. */
 	assert_null(policy_session_check(f.snap, f.u, NOW));
 	assert_int_equal(policy_maintenance_toggle(f.st), 0);
@@ -145,10 +154,111 @@ test_login(void **state)
 	assert_string_equal(policy_login_check(f.snap, f.u, SA(a),
 	    NOW - 5 * 3600000LL), "outside the allowed time window");
 	assert_null(policy_session_check(f.snap, f.u, NOW + 3599999));
+	fx_free(&f);
+	/* The end of the time window closes a live session (end exclusive);
+	 * a window crossing midnight keeps it until the morning. */
+	fx_load(&f, "", "[users.time_access]\naccess_hours = "
+	    "\"08:00-12:30\"\n");
+	assert_null(policy_session_check(f.snap, f.u, NOW + 1799999));
+	assert_string_equal(policy_session_check(f.snap, f.u, NOW + 1800000),
+	    "outside the allowed time window");
+	fx_free(&f);
+	fx_load(&f, "", "[users.time_access]\naccess_hours = "
+	    "\"11:00-06:00\"\n");
+	assert_null(policy_session_check(f.snap, f.u, NOW + 17 * 3600000LL));
+	assert_string_equal(policy_session_check(f.snap, f.u,
+	    NOW + 18 * 3600000LL), "outside the allowed time window");
+	fx_free(&f);
+	fx_load(&f, "", "expires_at = \"2026-03-06T13:00:00Z\"\n"
+	    "source_ips = [\"127.0.0.1/32\"]\n"
+	    "[users.time_access]\naccess_hours = \"08:00-18:00\"\n");
 	assert_string_equal(policy_session_check(f.snap, f.u, NOW + 3600000),
 	    "account expired");
 	assert_string_equal(policy_stream_admit(f.snap, f.u, NOW + 3600000),
 	    "account expired");
+	fx_free(&f);
+}
+
+/* One more user with its own rate limit. */
+#define RATE_USER(name, rl) "[[users]]\nusername = \"" name "\"\n" \
+	"password_hash = \"" HASH "\"\n[users.rate_limits]\n" rl "\n"
+
+/* security.rate_limit_max_users: stale histories go first, then the
+ * least recently used; pruning keeps every history a decision needs. */
+static void
+test_rate_users_cap_and_prune(void **state)
+{
+	struct fx f;
+	struct sockaddr_in a = sa4("127.0.0.1");
+	const struct policy_user *b, *c, *d, *h;
+	const int64_t idle = POLICY_IDLE_MS;
+	size_t ips = 9, users = 9;
+
+	(void)state;
+	fx_load(&f, "[security]\nrate_limit_max_users = 2\n",
+	    "[users.rate_limits]\nconnections_per_minute = 1\n"
+	    RATE_USER("bob", "connections_per_minute = 1")
+	    RATE_USER("carol", "connections_per_minute = 1")
+	    RATE_USER("dave", "connections_per_minute = 1")
+	    RATE_USER("hal", "connections_per_hour = 1")
+	    "[[users]]\nusername = \"free\"\npassword_hash = \"" HASH "\"\n");
+	b = policy_snap_user(f.snap, "bob");
+	c = policy_snap_user(f.snap, "carol");
+	d = policy_snap_user(f.snap, "dave");
+	h = policy_snap_user(f.snap, "hal");
+	assert_null(policy_stream_admit(f.snap, f.u, NOW));
+	policy_stream_release(f.snap, f.u, 0, NOW);
+	assert_null(policy_stream_admit(f.snap, b, NOW + 1));
+	policy_stream_release(f.snap, b, 0, NOW + 1);
+	assert_int_equal(atomic_load(&f.st->rate_users), 2);
+	/* A user without rate limits holds no history. */
+	assert_null(policy_stream_admit(f.snap,
+	    policy_snap_user(f.snap, "free"), NOW + 2));
+	policy_stream_release(f.snap, policy_snap_user(f.snap, "free"), 0,
+	    NOW + 2);
+	assert_int_equal(atomic_load(&f.st->rate_users), 2);
+	/* At the cap, nothing stale: the least recently used (alice) loses
+	 * her window, so she may connect again within the minute. */
+	assert_null(policy_stream_admit(f.snap, c, NOW + 3));
+	policy_stream_release(f.snap, c, 0, NOW + 3);
+	assert_int_equal(atomic_load(&f.st->rate_users), 2);
+	assert_int_equal(atomic_load(&f.st->rate_user_evictions), 1);
+	assert_false(atomic_load(&f.u->state->rate_tracked));
+	assert_string_equal(policy_stream_admit(f.snap, b, NOW + 4),
+	    "user connection rate limit (per minute) exceeded");
+	/* A minute later bob and carol are stale: they go first, no
+	 * eviction counted. */
+	assert_null(policy_stream_admit(f.snap, d, NOW + 60004));
+	policy_stream_release(f.snap, d, 0, NOW + 60004);
+	assert_int_equal(atomic_load(&f.st->rate_users), 1);
+	assert_int_equal(atomic_load(&f.st->rate_user_evictions), 1);
+	/* hal: one per hour. Pruning after 600 s idle keeps his history
+	 * (the window still holds the event): still refused. */
+	assert_null(policy_stream_admit(f.snap, h, NOW + 60005));
+	policy_stream_release(f.snap, h, 0, NOW + 60005);
+	assert_int_equal(atomic_load(&f.st->rate_users), 2);
+	policy_prune(f.snap, NOW + 60004 + idle - 1, &ips, &users);
+	assert_int_equal(users, 0);
+	policy_prune(f.snap, NOW + 60005 + idle, &ips, &users);
+	assert_int_equal(users, 1);		/* dave */
+	assert_int_equal(atomic_load(&f.st->rate_users), 1);
+	assert_true(atomic_load(&h->state->rate_tracked));
+	assert_string_equal(policy_stream_admit(f.snap, h,
+	    NOW + 60005 + idle + 1),
+	    "user connection rate limit (per hour) exceeded");
+	policy_prune(f.snap, NOW + 60005 + 3600000, &ips, &users);
+	assert_int_equal(users, 1);		/* hal, now stale and idle */
+	assert_int_equal(atomic_load(&f.st->rate_users), 0);
+	assert_null(policy_stream_admit(f.snap, h, NOW + 60005 + 3600000));
+	policy_stream_release(f.snap, h, 0, NOW + 60005 + 3600000);
+	/* Per-IP entries are pruned by the same call. */
+	assert_int_equal(policy_preauth(f.snap, SA(a), NOW), POLICY_PRE_OK);
+	policy_preauth_release(f.snap, SA(a));
+	policy_prune(f.snap, NOW + idle - 1, &ips, &users);
+	assert_int_equal(ips, 0);
+	policy_prune(f.snap, NOW + idle, &ips, &users);
+	assert_int_equal(ips, 1);
+	assert_int_equal(f.st->ipt.used, 0);
 	fx_free(&f);
 }
 
@@ -262,6 +372,7 @@ main(void)
 		cmocka_unit_test(test_preauth),
 		cmocka_unit_test(test_maintenance),
 		cmocka_unit_test(test_login),
+		cmocka_unit_test(test_rate_users_cap_and_prune),
 		cmocka_unit_test(test_stream_limits),
 		cmocka_unit_test(test_meter_quota_cut),
 		cmocka_unit_test(test_meter_throttle),

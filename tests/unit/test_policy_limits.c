@@ -165,6 +165,83 @@ base_params(struct ipt_params *p)
 	p->rep_threshold = 100;
 }
 
+/* Background pruning frees only what no decision needs, after 600 s. */
+static void
+test_ipt_prune(void **state)
+{
+	struct ipt t;
+	struct ipt_params p;
+	unsigned char a[16], b[16], c[16], d[16], e[16];
+	const int64_t idle = POLICY_IDLE_MS;
+
+	(void)state;
+	base_params(&p);
+	p.rep_enabled = 1;
+	p.new_per_minute = 10;
+	ipt_init(&t, 100);
+	key4("10.0.0.1", a);	/* one connection, closed */
+	key4("10.0.0.2", b);	/* banned for an hour */
+	key4("10.0.0.3", c);	/* holds a live unauthenticated connection */
+	key4("10.0.0.4", d);	/* reputation well above 1 */
+	key4("10.0.0.5", e);	/* a failure inside ban_window at the end */
+	assert_int_equal(ipt_admit(&t, &p, a, 0), IPT_OK);
+	ipt_unauth_release(&t, a);
+	ipt_ban(&t, b, 3600000, 0);
+	assert_int_equal(ipt_admit(&t, &p, c, 0), IPT_OK);
+	ipt_rep_add(&t, &p, d, 1000.0, 0);
+	assert_int_equal(t.used, 4);
+	/* Nothing is idle for 600 s yet. */
+	assert_int_equal(ipt_prune(&t, &p, idle - 1, idle), 0);
+	assert_int_equal(ipt_prune(&t, &p, idle, idle), 1);	/* a */
+	assert_int_equal(t.used, 3);
+	assert_int_equal(ipt_rep_score(&t, &p, a, idle), 0.0);
+	assert_int_equal(ipt_banned_until(&t, b, idle), 3600000);
+	/* A failure inside the window keeps an entry; the same address
+	 * is counted again from scratch after a prune otherwise. */
+	p.ban_window_ms = 2 * idle;
+	p.rep_enabled = 0;	/* no reputation points for this failure */
+	assert_int_equal(ipt_auth_failure(&t, &p, e, idle), 0);
+	assert_int_equal(ipt_prune(&t, &p, 2 * idle + 5, idle), 0);
+	p.ban_window_ms = 10000;
+	assert_int_equal(ipt_prune(&t, &p, 2 * idle + 5, idle), 1);	/* e */
+	/* The ban ends: b goes (it was last seen at 0). */
+	assert_int_equal(ipt_prune(&t, &p, 3600000, idle), 1);
+	assert_int_equal(ipt_banned_until(&t, b, 3600000), 0);
+	/* The live connection is never pruned; d decays below 1 after
+	 * ten half-lives (1000 / 1024). */
+	assert_int_equal(ipt_prune(&t, &p, 36000000, idle), 1);	/* d */
+	assert_int_equal(t.used, 1);
+	ipt_unauth_release(&t, c);
+	assert_int_equal(ipt_prune(&t, &p, 36000000, idle), 1);
+	assert_int_equal(t.used, 0);
+	/* Freed slots are used again. */
+	assert_int_equal(ipt_admit(&t, &p, a, 36000001), IPT_OK);
+	assert_int_equal(t.used, 1);
+	ipt_cleanup(&t);
+}
+
+static void
+test_ratewin_drop(void **state)
+{
+	struct ratewin w;
+
+	(void)state;
+	ratewin_init(&w, 3, 1000);
+	assert_int_equal(ratewin_mem(&w), 0);
+	ratewin_add(&w, 0);
+	ratewin_add(&w, 1);
+	ratewin_add(&w, 2);
+	assert_true(ratewin_mem(&w) > 0);
+	assert_false(ratewin_allows(&w, 999));
+	ratewin_drop(&w);
+	assert_int_equal(ratewin_mem(&w), 0);
+	assert_int_equal(ratewin_count(&w, 999), 0);
+	assert_int_equal(w.limit, 3);
+	ratewin_add(&w, 1000);
+	assert_int_equal(ratewin_count(&w, 1000), 1);
+	ratewin_cleanup(&w);
+}
+
 static void
 test_ipt_autoban(void **state)
 {
@@ -529,6 +606,8 @@ main(void)
 		cmocka_unit_test(test_ratewin_grows_and_resets),
 		cmocka_unit_test(test_tbucket_exact_over_time),
 		cmocka_unit_test(test_tbucket_wait_and_refund),
+		cmocka_unit_test(test_ratewin_drop),
+		cmocka_unit_test(test_ipt_prune),
 		cmocka_unit_test(test_ipt_autoban),
 		cmocka_unit_test(test_ipt_whitelist),
 		cmocka_unit_test(test_ipt_rate_and_unauth),
