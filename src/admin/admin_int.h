@@ -11,6 +11,7 @@
 
 struct alert_fire;
 struct alerting;
+struct admin_event;
 struct audit;
 struct audit_ev;
 struct auth_event;
@@ -40,6 +41,7 @@ void	admin__audit_stream(const struct stream_event *ev, void *arg);
 void	admin__audit_auth(const struct auth_event *ev, void *arg);
 void	admin__alert_stream(const struct stream_event *ev, void *arg);
 void	admin__alert_auth(const struct auth_event *ev, void *arg);
+void	admin__audit_admin(const struct admin_event *ev, void *arg);
 void	admin__metrics_stream(const struct stream_event *ev, void *arg);
 void	admin__metrics_auth(const struct auth_event *ev, void *arg);
 /* Emits an alert.triggered event (audit, webhooks, the rule's own URL)

@@ -158,6 +158,8 @@ api_user_detail(const struct policy_user *u)
 	    json_boolean(c->eff.allow_forwarding));
 	json_object_set_new(o, "max_connections",
 	    json_integer(c->eff.max_connections));
+	json_object_set_new(o, "idle_warning_secs",
+	    json_integer((json_int_t)c->eff.idle_warning_secs));
 	return o;
 }
 

@@ -93,6 +93,23 @@ admin__audit_auth(const struct auth_event *ev, void *arg)
 }
 
 void
+admin__audit_admin(const struct admin_event *ev, void *arg)
+{
+	char type[64];
+	struct audit_ev *e = NULL;
+
+	snprintf(type, sizeof(type), "admin.%s", ev->action);
+	e = audit_ev_new(type);
+	audit_ev_str(e, "username", ev->actor);
+	audit_ev_source(e, ev->source);
+	audit_ev_str(e, "via", ev->via);
+	audit_ev_str(e, "target", ev->target);
+	if (ev->count >= 0)
+		audit_ev_int(e, "count", ev->count);
+	admin__emit(arg, e);
+}
+
+void
 admin__audit_reload(struct admin_sink *s, int success, size_t users,
     const char *error)
 {

@@ -136,6 +136,7 @@ admin_plane_start(const struct cfg *cfg, struct policy_holder *policy,
 	if (p->sink.audit != NULL || p->sink.wh != NULL) {
 		(void)stream_hook_add(admin__audit_stream, &p->sink);
 		(void)auth_hook_add(admin__audit_auth, &p->sink);
+		(void)admin_hook_add(admin__audit_admin, &p->sink);
 	}
 	if (p->sink.alerts != NULL) {
 		(void)stream_hook_add(admin__alert_stream, &p->sink);

@@ -24,12 +24,6 @@ static const struct {
 	const char	*prefix;
 	int		 issue;
 } pending[] = {
-	/* #7: policy. What is left: idle warnings, roles. */
-	{ "groups.role", 7 },
-	{ "limits.idle_warning_secs", 7 },
-	{ "users.idle_warning_secs", 7 },
-	{ "groups.idle_warning_secs", 7 },
-	{ "users.role", 7 },
 	/* Management plane: no issue filed yet. [api], [metrics], the
 	 * audit log keys of [logging], [[webhooks]] and [alerting] work
 	 * (src/admin, src/obs). */

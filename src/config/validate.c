@@ -693,6 +693,30 @@ check_dups(struct cfg__ld *ld, const char *what, char **names, size_t n)
 	}
 }
 
+/*
+ * An idle warning (limits., groups. or users.idle_warning_secs) must come
+ * before the idle disconnect it announces: 0 < warn < limits.idle_timeout.
+ */
+static void
+check_idle_warning(struct cfg__ld *ld, const struct cfg *c, const char *ipath,
+    uint64_t warn)
+{
+	uint64_t t = c->limits.idle_timeout;
+
+	if (warn == 0) {
+		return;
+	}
+	if (t == 0) {
+		verr(ld, ipath, "%llu s warns of an idle disconnect, but "
+		    "limits.idle_timeout is 0 (no idle disconnect); set "
+		    "limits.idle_timeout or use 0 here", (unsigned long long)warn);
+	} else if (warn >= t) {
+		verr(ld, ipath, "must be less than limits.idle_timeout (%llu s), "
+		    "got %llu s", (unsigned long long)t,
+		    (unsigned long long)warn);
+	}
+}
+
 /* [[groups]]. */
 static void
 check_groups(struct cfg__ld *ld, const struct cfg *c)
@@ -713,6 +737,10 @@ check_groups(struct cfg__ld *ld, const struct cfg *c)
 		check_common(ld, p, &g->acl, &g->time_access, &g->auth_methods);
 		snprintf(p, sizeof(p), "groups.%zu.motd.template", i);
 		check_motd(ld, p, g->motd.template);
+		snprintf(p, sizeof(p), "groups.%zu.idle_warning_secs", i);
+		if (g->idle_warning_secs.set) {
+			check_idle_warning(ld, c, p, g->idle_warning_secs.v);
+		}
 	}
 	check_dups(ld, "group", names, n);
 	free(names);
@@ -843,6 +871,10 @@ check_user(struct cfg__ld *ld, const struct cfg *c, size_t idx)
 	check_aliases(ld, base, &u->aliases);
 	snprintf(p, sizeof(p), "%s.motd.template", base);
 	check_motd(ld, p, u->motd.template);
+	snprintf(p, sizeof(p), "%s.idle_warning_secs", base);
+	if (u->idle_warning_secs.set) {
+		check_idle_warning(ld, c, p, u->idle_warning_secs.v);
+	}
 }
 
 /* [[users]]: at least one, unique names, each user's fields. */
@@ -879,6 +911,8 @@ cfg__validate(struct cfg__ld *ld)
 	check_misc(ld, c);
 	check_webhooks(ld, c);
 	check_alerts_maint(ld, c);
+	check_idle_warning(ld, c, "limits.idle_warning_secs",
+	    c->limits.idle_warning_secs);
 	check_groups(ld, c);
 	check_users(ld, c);
 	check_motd(ld, "motd.template", c->motd.template);

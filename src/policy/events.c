@@ -13,6 +13,11 @@ static struct {
 	void		*arg;
 } ahooks[STREAM_HOOKS_MAX];
 static int nahooks;
+static struct {
+	admin_hook_fn	 fn;
+	void		*arg;
+} dhooks[STREAM_HOOKS_MAX];
+static int ndhooks;
 
 int
 stream_hook_add(stream_hook_fn fn, void *arg)
@@ -30,6 +35,7 @@ stream_hooks_clear(void)
 {
 	nhooks = 0;
 	nahooks = 0;
+	ndhooks = 0;
 }
 
 void
@@ -73,4 +79,24 @@ auth_emit(const struct auth_event *ev)
 
 	for (i = 0; i < nahooks; i++)
 		ahooks[i].fn(ev, ahooks[i].arg);
+}
+
+int
+admin_hook_add(admin_hook_fn fn, void *arg)
+{
+	if (fn == NULL || ndhooks >= STREAM_HOOKS_MAX)
+		return -1;
+	dhooks[ndhooks].fn = fn;
+	dhooks[ndhooks].arg = arg;
+	ndhooks++;
+	return 0;
+}
+
+void
+admin_emit(const struct admin_event *ev)
+{
+	int i;
+
+	for (i = 0; i < ndhooks; i++)
+		dhooks[i].fn(ev, dhooks[i].arg);
 }

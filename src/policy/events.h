@@ -70,4 +70,26 @@ int	auth_hook_add(auth_hook_fn fn, void *arg);
 /* Delivers ev to every auth subscriber in registration order. */
 void	auth_emit(const struct auth_event *ev);
 
+/*
+ * Operator actions (the admin shell command; later the REST API): one
+ * record per change made, for the audit log. Same rules as the hooks
+ * above.
+ */
+struct admin_event {
+	const char		*action;	/* "kick", "unban",
+						   "quota_reset" */
+	const char		*actor;		/* administrator's user name */
+	const char		*source;	/* actor's "ip:port" */
+	const char		*via;		/* "ssh-shell" */
+	const char		*target;	/* user name or address */
+	int64_t			 count;		/* sessions kicked; -1 n/a */
+};
+
+typedef void	(*admin_hook_fn)(const struct admin_event *ev, void *arg);
+
+/* Adds a subscriber (start-up only). 0, or -1 when the table is full. */
+int	admin_hook_add(admin_hook_fn fn, void *arg);
+/* Delivers ev to every admin subscriber in registration order. */
+void	admin_emit(const struct admin_event *ev);
+
 #endif

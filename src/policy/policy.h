@@ -168,4 +168,34 @@ size_t	policy_meter_grant(struct policy_meter *m, size_t want,
 void	policy_meter_settle(struct policy_meter *m, size_t granted,
 	    size_t used, int64_t now_ms);
 
+/* ----- operator actions (manage.c): the admin shell, later the API ----- */
+
+/* One address the pre-auth gate refuses now. */
+struct policy_ban {
+	char		addr[46];	/* text, IPv4 without ::ffff: */
+	int64_t		until_ms;	/* ban expiry (wall ms); 0: only the
+					 * reputation blocks it */
+	double		rep;		/* reputation score now */
+	uint32_t	failures;	/* failures remembered in the window */
+};
+
+/*
+ * The addresses banned (or blocked by reputation) at now, sorted by
+ * address: a heap array in *out (free it) and its length.
+ */
+size_t	policy_bans(struct policy_snap *s, int64_t now_ms,
+	    struct policy_ban **out);
+/*
+ * Lifts what blocks addr (an IPv4 or IPv6 literal): the ban, the failure
+ * history and the reputation score. 0, ERR_INVAL (not an address) or
+ * ERR_NOTFOUND (nothing blocked it).
+ */
+int	policy_unban(struct policy_snap *s, const char *addr, int64_t now_ms);
+/*
+ * Starts every quota period of the user over: bytes and connections of
+ * the hour, day, month and in total. 0, or ERR_NOTFOUND for a name that
+ * is not configured in s.
+ */
+int	policy_quota_reset(struct policy_snap *s, const char *user);
+
 #endif /* SKS5_POLICY_POLICY_H */

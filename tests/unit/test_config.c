@@ -473,6 +473,7 @@ test_inheritance(void **state)
 	const struct cfg_user *u = NULL;
 	const char *t =
 	    "[limits]\nmax_connections_per_user = 7\nidle_warning_secs = 9\n"
+	    "idle_timeout = 60\n"
 	    "[shell]\ncolors = false\n"
 	    "[acl]\ndefault_policy = \"deny\"\nallow = [\"g.example:1\"]\n"
 	    "deny = [\"10.0.0.0/8\"]\n"

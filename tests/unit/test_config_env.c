@@ -482,7 +482,7 @@ test_pending_table(void **state)
 	assert_int_equal(cfg_key_pending("shell.autocomplete"), 0);
 	assert_int_equal(cfg_key_pending("users.max_connections"), 0);
 	assert_int_equal(cfg_key_pending("users.max_bandwidth_kbps"), 0);
-	assert_int_equal(cfg_key_pending("users.role"), 7);
+	assert_int_equal(cfg_key_pending("users.role"), 0);
 	assert_int_equal(cfg_key_pending("api.token"), 0);
 	assert_int_equal(cfg_key_pending("metrics.max_metric_labels"), 0);
 	assert_int_equal(cfg_key_pending("persistence.state.enabled"), 0);
@@ -497,17 +497,15 @@ test_pending_in_file(void **state)
 {
 	struct cfg_diag d;
 	char *t = doc("[limits]\n\n[connection_pool]\n[logging]\n"
-	    "level = \"warn\"\n", "role = \"admin\"\n");
+	    "level = \"warn\"\n", "");
 
 	(void)state;
 	/* An empty [limits] is fine; an empty [connection_pool] header
 	 * counts as set. */
 	assert_null(load(t, 0, &d));
-	assert_int_equal(d.nerrors, 2);
+	assert_int_equal(d.nerrors, 1);
 	assert_true(has_error(&d, "t.toml:3:2: 'connection_pool' is not "
 	    "implemented yet (management plane)"));
-	assert_true(has_error(&d, "'users.0.role' is not implemented yet "
-	    "(issue #7)"));
 	cfg_diag_cleanup(&d);
 	free(t);
 }
