@@ -16,6 +16,7 @@
 #define PERM(f)		((int)offsetof(struct cfg_perms, f))
 #define NOPERM		(-1)
 #define SHOWPERM	(-2)	/* any of the show_* flags */
+#define ADMINPERM	(-3)	/* role = admin */
 
 static int cmd_ls(struct shell *, int, char **);
 static int cmd_cd(struct shell *, int, char **);
@@ -67,6 +68,8 @@ static const struct shell_cmd cmds[] = {
 	    "bookmark add|list|del ...", "named targets (@name)" },
 	{ "alias", shell__cmd_alias, PERM(alias_command),
 	    "alias add|list|del ...", "command shortcuts" },
+	{ "admin", shell__cmd_admin, ADMINPERM,
+	    "admin <subcommand>", "server administration (admin role)" },
 };
 #define NCMDS		(sizeof(cmds) / sizeof(cmds[0]))
 #define FIRST_PROXY	16	/* index of "show" */
@@ -97,6 +100,9 @@ shell__cmd_allowed(const struct shell *sh, const struct shell_cmd *c)
 
 	if (c->perm == NOPERM) {
 		return 1;
+	}
+	if (c->perm == ADMINPERM) {
+		return sh->ctx.user->eff.role == CFG_ROLE_ADMIN;
 	}
 	if (c->perm == SHOWPERM) {
 		return p->show_connections || p->show_bandwidth ||
@@ -503,6 +509,11 @@ cmd_help(struct shell *sh, int argc, char **argv)
 			shell__printf(sh, "  topics: connections, bandwidth, "
 			    "quota, acl, status, history, fingerprint\n");
 		}
+		if (strcmp(c->name, "admin") == 0) {
+			shell__printf(sh, "  subcommands: server, users, "
+			    "sessions, bans, unban <ip>, kick <user>, quota "
+			    "reset <user>\n");
+		}
 		return SHELL_STATUS_OK;
 	}
 	shell__printf(sh, "%sBuilt-in commands:%s\n", shell__sgr(sh, "1"),
@@ -511,13 +522,20 @@ cmd_help(struct shell *sh, int argc, char **argv)
 		help_line(sh, &cmds[i]);
 	}
 	for (i = FIRST_PROXY; i < NCMDS; i++) {
-		if (shell__cmd_allowed(sh, &cmds[i])) {
+		if (cmds[i].perm != ADMINPERM &&
+		    shell__cmd_allowed(sh, &cmds[i])) {
 			if (nproxy++ == 0) {
 				shell__printf(sh, "\n%sProxy commands:%s\n",
 				    shell__sgr(sh, "1"), shell__rst(sh));
 			}
 			help_line(sh, &cmds[i]);
 		}
+	}
+	if ((c = shell__cmd_find("admin")) != NULL &&
+	    shell__cmd_allowed(sh, c)) {
+		shell__printf(sh, "\n%sAdministration:%s\n",
+		    shell__sgr(sh, "1"), shell__rst(sh));
+		help_line(sh, c);
 	}
 	shell__printf(sh, "\nThis is not a full shell: there are no pipes, "
 	    "redirections, globbing,\nvariables or command chaining, so "

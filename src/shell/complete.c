@@ -115,6 +115,13 @@ candidates(struct shell *sh, struct shell_argv *before, const char *prefix,
 		for (i = 0; shell__show_topics[i] != NULL; i++) {
 			cand(c, prefix, shell__show_topics[i]);
 		}
+	} else if (strcmp(w0, "admin") == 0 && before->n == 1) {
+		for (i = 0; shell__admin_subs[i] != NULL; i++) {
+			cand(c, prefix, shell__admin_subs[i]);
+		}
+	} else if (strcmp(w0, "admin") == 0 && before->n == 2 &&
+	    strcmp(before->v[1], "quota") == 0) {
+		cand(c, prefix, "reset");
 	} else if ((strcmp(w0, "bookmark") == 0 || strcmp(w0, "alias") == 0) &&
 	    before->n == 1) {
 		cand(c, prefix, "add");

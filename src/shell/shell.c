@@ -399,6 +399,25 @@ shell_input(struct shell *sh, const void *buf, size_t len)
 	return sh->done ? 1 : 0;
 }
 
+int
+shell_notice(struct shell *sh, const char *msg)
+{
+	size_t cur = sh->line.cur;
+	char *m = NULL;
+
+	if (sh->done || sh->werr != 0) {
+		return sh->werr;
+	}
+	m = printable(msg);
+	shell__line_newline(&sh->line);
+	shell__printf(sh, "%s\n", m);
+	sh->line.cur = cur;	/* the redraw puts the cursor back there */
+	shell__line_redraw(&sh->line);
+	shell__flush(sh);
+	free(m);
+	return sh->werr;
+}
+
 void
 shell_resize(struct shell *sh, unsigned cols, unsigned rows)
 {

@@ -144,6 +144,64 @@ struct shell_ops {
 		    uint64_t *elapsed_us);
 };
 
+/* ----- the admin command (role = admin), implemented by the caller ----- */
+
+/* Server-wide figures for `admin server`. */
+struct shell_admin_server {
+	uint64_t	uptime_s;
+	uint32_t	ssh_connections;	/* SSH connections now */
+	uint32_t	active_streams;		/* proxied streams, all users */
+	uint32_t	handshakes;		/* SOCKS5 not yet proxying */
+	uint64_t	streams_total;
+	uint64_t	bytes_total;		/* of streams that ended */
+	uint32_t	users;			/* configured */
+	int		maintenance;
+};
+
+/* One configured user for `admin users`. */
+struct shell_admin_user {
+	char		name[256];
+	char		group[256];		/* "" none */
+	int		admin;			/* role = admin */
+	uint32_t	ssh_sessions;		/* SSH connections now */
+	uint32_t	streams;		/* proxied streams now */
+	uint64_t	bytes;			/* up + down since start */
+};
+
+/* One live SSH connection or one of its proxied streams. */
+struct shell_admin_session {
+	char		user[256];
+	char		source[SHELL_ADDRSTRLEN]; /* client "ip:port" */
+	char		target[300];	/* "host:port"; "" for the connection */
+	uint64_t	bytes_up, bytes_down;	/* streams only */
+	uint64_t	age_s;
+};
+
+/* One blocked address for `admin bans`. */
+struct shell_admin_ban {
+	char		addr[46];
+	int64_t		until;		/* Unix time; 0: reputation block */
+	double		rep;
+	uint32_t	failures;
+};
+
+/*
+ * What `admin` reaches. The list callbacks return a heap array in *out
+ * (the shell frees it) and its length. The actions return 0,
+ * ERR_NOTFOUND or ERR_INVAL; they log and audit on their own.
+ */
+struct shell_admin_ops {
+	void	*arg;
+	void	(*server)(void *arg, struct shell_admin_server *out);
+	size_t	(*users)(void *arg, struct shell_admin_user **out);
+	size_t	(*sessions)(void *arg, struct shell_admin_session **out);
+	size_t	(*bans)(void *arg, struct shell_admin_ban **out);
+	int	(*unban)(void *arg, const char *addr);
+	/* *n: SSH connections told to close. */
+	int	(*kick)(void *arg, const char *user, size_t *n);
+	int	(*quota_reset)(void *arg, const char *user);
+};
+
 /* ----- per-user data that outlives a session ----- */
 
 /*
@@ -218,6 +276,9 @@ struct shell_ctx {
 	const char	*term;		/* TERM of pty-req, NULL: no pty */
 	struct shell_store	*store;	/* NULL: a private one per session */
 	const struct shell_ops	*ops;	/* NULL: no live values */
+	/* The admin command: offered to role = admin users only, and only
+	 * when set. */
+	const struct shell_admin_ops *admin;
 };
 
 struct shell;
@@ -244,6 +305,14 @@ int	shell_start(struct shell *sh);
  * negative value the write callback returned.
  */
 int	shell_input(struct shell *sh, const void *buf, size_t len);
+
+/*
+ * Writes msg (one line, no line ending) on a line of its own while the
+ * user is typing, then redraws the prompt and the input line as they
+ * were. For notices that do not come from a command (idle warning).
+ * Returns 0, or the negative value the write callback returned.
+ */
+int	shell_notice(struct shell *sh, const char *msg);
 
 /* The terminal changed size (window-change). 0 keeps the old value. */
 void	shell_resize(struct shell *sh, unsigned cols, unsigned rows);

@@ -235,9 +235,12 @@ int	shell__cmd_resolve(struct shell *, int, char **);
 int	shell__cmd_bookmark(struct shell *, int, char **);
 int	shell__cmd_alias(struct shell *, int, char **);
 int	shell__cmd_history(struct shell *, int, char **);
+int	shell__cmd_admin(struct shell *, int, char **);
 
 /* The show topics (for completion) and bookmark/alias subcommands. */
 extern const char *const shell__show_topics[];
+/* The admin subcommands (for completion), sorted. */
+extern const char *const shell__admin_subs[];
 
 /* Live values: ops->stats or zeros. */
 void	shell__stats(const struct shell *sh, struct shell_stats *st);
