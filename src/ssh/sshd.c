@@ -336,6 +336,7 @@ sshd_new(const struct cfg *cfg, const struct sshd_env *env, char *err,
 	struct cfg_listen l;
 
 	d->env = *env;
+	d->start_ms = util_mono_ms();
 	d->lfd = -1;
 	d->stopfd = -1;
 	pthread_mutex_init(&d->lock, NULL);
@@ -425,6 +426,7 @@ conn_abort(struct sshd *d, struct sshd_conn *c)
 		    (const struct sockaddr *)&c->peer);
 	ev_free(c->loop);
 	policy_snap_unref(c->snap);
+	pthread_mutex_destroy(&c->ilock);
 	free(c);
 }
 
@@ -445,6 +447,7 @@ accept_one(struct sshd *d, int fd, const struct sockaddr_storage *peer)
 	ok = !d->closing && caps_allow(d, peer, &why);
 	if (ok) {
 		c = xcalloc(1, sizeof(*c));
+		pthread_mutex_init(&c->ilock, NULL);
 		c->d = d;
 		c->fd = fd;
 		c->peer = *peer;

@@ -15,6 +15,7 @@
 #define SKS5_SSH_SSHD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct cfg;
 struct net_resolver;
@@ -47,6 +48,33 @@ void	sshd_stop_accepting(struct sshd *d);
 
 /* SSH connections alive now; any thread. */
 size_t	sshd_active(struct sshd *d);
+
+/* One authenticated SSH connection, or one proxied stream of it. */
+struct sshd_session_info {
+	char		user[256];
+	char		source[64];	/* client "ip:port" */
+	char		target[300];	/* "host:port"; "" for the connection */
+	uint64_t	bytes_up, bytes_down;
+	uint64_t	age_ms;
+};
+
+/*
+ * The authenticated connections, each followed by its connected
+ * direct-tcpip streams: a heap array in *out (free it) and its length.
+ * Any thread.
+ */
+size_t	sshd_sessions(struct sshd *d, struct sshd_session_info **out);
+
+/*
+ * Closes every SSH connection of user: shells get "Kicked by
+ * administrator.", streams end (outcome "kicked"), then the connection
+ * closes. Returns how many connections were told (they act within a
+ * tenth of a second). Any thread; the caller logs and audits.
+ */
+size_t	sshd_kick(struct sshd *d, const char *user);
+
+/* Milliseconds since sshd_new(). */
+uint64_t sshd_uptime_ms(const struct sshd *d);
 
 /* Asks every connection to close, waits for their threads, frees. */
 void	sshd_free(struct sshd *d);

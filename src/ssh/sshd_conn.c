@@ -30,6 +30,8 @@
 #define SSHD_POLL_MS	100
 /* Idle sweep period. */
 #define SSHD_SWEEP_MS	1000
+/* Longest wait for a kicked connection's channels to end. */
+#define SSHD_KICK_GRACE_MS	2000
 /* Longest wait for pool work at close (DNS lookups are bounded by the
  * resolver's own timeouts). */
 #define SSHD_JOB_WAIT_MS	30000
@@ -56,11 +58,13 @@ sshd__chan_new(struct sshd_conn *c, enum sshd_chan_kind kind)
 	ch->kind = kind;
 	ch->fd = -1;
 	ch->t_start = ch->last_io_ms = ev_now_ms(c->loop);
+	pthread_mutex_lock(&c->ilock);
 	ch->next = c->chans;
 	if (c->chans != NULL)
 		c->chans->prev = ch;
 	c->chans = ch;
 	c->nchans++;
+	pthread_mutex_unlock(&c->ilock);
 	return ch;
 }
 
@@ -91,6 +95,7 @@ chan_free(struct sshd_chan *ch)
 			(void)ssh_channel_close(ch->ch);
 		ssh_channel_free(ch->ch);
 	}
+	pthread_mutex_lock(&c->ilock);
 	if (ch->prev != NULL)
 		ch->prev->next = ch->next;
 	else
@@ -98,6 +103,7 @@ chan_free(struct sshd_chan *ch)
 	if (ch->next != NULL)
 		ch->next->prev = ch->prev;
 	c->nchans--;
+	pthread_mutex_unlock(&c->ilock);
 	free(ch);
 }
 
@@ -220,7 +226,7 @@ conn_dispatch(struct sshd_conn *c, ssh_message m)
 		sshd__auth_message(c, m);
 		return;
 	case SSH_REQUEST_CHANNEL_OPEN:
-		if (!atomic_load(&c->authed)) {
+		if (!atomic_load(&c->authed) || atomic_load(&c->kicked)) {
 			(void)ssh_message_reply_default(m);
 			break;
 		}
@@ -252,6 +258,30 @@ conn_dispatch(struct sshd_conn *c, ssh_message m)
 	ssh_message_free(m);
 }
 
+/*
+ * An administrator kicked the user (sshd_kick()): shells are told, every
+ * channel ends, and the connection closes once they are gone (or after
+ * SSHD_KICK_GRACE_MS, so that a stuck peer window cannot keep it).
+ */
+static void
+conn_kick(struct sshd_conn *c)
+{
+	struct sshd_chan *ch = NULL;
+
+	atomic_store(&c->kicked, 2);
+	c->kick_close_ms = ev_now_ms(c->loop) + SSHD_KICK_GRACE_MS;
+	log_info("event=session.kicked proto=ssh peer=%s user=%s "
+	    "channels=%zu", c->peer_str, c->user, c->nchans);
+	for (ch = c->chans; ch != NULL; ch = ch->next) {
+		if (ch->dead)
+			continue;
+		if (ch->kind == SSHD_CHAN_FWD)
+			sshd__fwd_kick(ch);
+		else
+			sshd__sess_kick(ch);
+	}
+}
+
 /* Per-pass work after dopoll. */
 static void
 conn_after_poll(struct sshd_conn *c, uint64_t *next_sweep)
@@ -262,6 +292,8 @@ conn_after_poll(struct sshd_conn *c, uint64_t *next_sweep)
 	uint64_t now, now_us, wake;
 	char whybuf[256];
 
+	if (atomic_load(&c->kicked) == 1)
+		conn_kick(c);
 	(void)ev_run_once(c->loop, 0);
 	while (!atomic_load(&c->stop) && (m = ssh_message_get(c->s)) != NULL)
 		conn_dispatch(c, m);
@@ -295,9 +327,14 @@ conn_after_poll(struct sshd_conn *c, uint64_t *next_sweep)
 		for (ch = c->chans; ch != NULL; ch = ch->next) {
 			if (ch->kind == SSHD_CHAN_FWD && !ch->dead)
 				sshd__fwd_sweep(ch, now);
+			else if (ch->kind == SSHD_CHAN_SESSION && !ch->dead)
+				sshd__sess_sweep(ch, now);
 		}
 	}
 	chans_reap(c);
+	if (atomic_load(&c->kicked) == 2 && (c->nchans == 0 ||
+	    ev_now_ms(c->loop) >= c->kick_close_ms))
+		sshd__conn_close(c, "kicked by administrator");
 }
 
 /*
@@ -442,6 +479,7 @@ conn_finish(struct sshd_conn *c)
 	policy_snap_unref(c->snap);
 	free(c->force_command);
 	free(c->permitopen);
+	pthread_mutex_destroy(&c->ilock);
 	free(c);
 }
 

@@ -434,6 +434,15 @@ sshd__fwd_throttle(struct sshd_chan *ch, uint64_t now_us)
 }
 
 void
+sshd__fwd_kick(struct sshd_chan *ch)
+{
+	if (ch->fd >= 0 && ch->ch != NULL)
+		fwd_end(ch, "kicked");
+	else	/* not connected yet: the open is refused */
+		sshd__chan_close_later(ch);
+}
+
+void
 sshd__fwd_sweep(struct sshd_chan *ch, uint64_t now)
 {
 	uint64_t idle = ch->c->snap->cfg->limits.idle_timeout * 1000;
@@ -487,6 +496,7 @@ fwd_connected(void *arg, const struct net_connect_result *res)
 	log_info("event=connection.open proto=ssh peer=%s user=%s "
 	    "target=%s:%u", c->peer_str, c->user, ch->host, ch->port);
 	fwd_emit(ch, STREAM_START, NULL);
+	atomic_store(&ch->shown, 1);
 }
 
 /* Addresses known: guard and ACL on every one, then connect. */

@@ -65,6 +65,7 @@ struct sshd {
 	struct auth_totp_replay	*totp;
 	struct shell_store	*store;		/* history, bookmarks */
 	struct shell_store	*own_store;	/* when env gave none */
+	uint64_t		 start_ms;	/* util_mono_ms() at sshd_new */
 };
 
 enum sshd_chan_kind {
@@ -101,8 +102,10 @@ struct sshd_chan {
 	size_t			 pend_len;
 	unsigned char		*tx;		/* target -> channel backlog */
 	size_t			 tx_len;
-	uint64_t		 up, down;
+	_Atomic uint64_t	 up, down;	/* read by sshd_sessions() */
 	uint64_t		 t_start;
+	_Atomic int		 shown;		/* connected: host, port and
+						 * t_start final (listings) */
 	struct policy_meter	*meter;		/* NULL: no byte limits */
 	uint64_t		 throttle_us;	/* mono us to resume; 0 none */
 	int			 up_held;	/* client bytes wait in libssh */
@@ -125,6 +128,11 @@ struct sshd_conn {
 	_Atomic int		 authed;
 	int			 preauth_held;	/* policy_preauth_release() */
 	_Atomic int		 stop;
+	/* Guards the links of chans against listings from other threads
+	 * (sshd_sessions()); the connection's thread alone changes them. */
+	pthread_mutex_t		 ilock;
+	_Atomic int		 kicked;	/* 1 asked, 2 acting on it */
+	uint64_t		 kick_close_ms;	/* close by then at the latest */
 	ssh_session		 s;
 	ssh_event		 sev;
 	struct ev		*loop;
@@ -179,6 +187,8 @@ void	sshd__fwd_sweep(struct sshd_chan *ch, uint64_t now);
 /* Throttled channels: resumes those due; returns the earliest wake (mono
  * us) of those still waiting, or 0. */
 uint64_t sshd__fwd_throttle(struct sshd_chan *ch, uint64_t now_us);
+/* Ends the channel for a kick (outcome "kicked"). */
+void	sshd__fwd_kick(struct sshd_chan *ch);
 
 /* sshd_sess.c */
 void	sshd__sess_open(struct sshd_conn *c, ssh_message m);
@@ -186,6 +196,14 @@ void	sshd__sess_request(struct sshd_conn *c, struct sshd_chan *ch,
 	    ssh_message m);
 void	sshd__sess_free(struct sshd_chan *ch);
 void	sshd__sess_after_poll(struct sshd_chan *ch);
+/* Idle warning and idle disconnect of an interactive shell (each sweep). */
+void	sshd__sess_sweep(struct sshd_chan *ch, uint64_t now);
+/* Tells the shell it was kicked and ends the channel. */
+void	sshd__sess_kick(struct sshd_chan *ch);
+
+/* sshd_admin.c: what the admin shell command reaches (arg is c). */
+struct shell_admin_ops;
+void	sshd__admin_ops(struct sshd_conn *c, struct shell_admin_ops *ops);
 
 /* sshd_conn.c: channel bookkeeping */
 struct sshd_chan *sshd__chan_new(struct sshd_conn *c,

@@ -34,10 +34,13 @@ static const char *const env_ok[] = {
 struct sess {
 	struct shell_net	 net;
 	struct shell_ops	 ops;
+	struct shell_admin_ops	 aops;
 	struct shell_ctx	 ctx;
 	struct shell		*sh;
 	char			 ip[NET_ADDRSTRLEN];
 	int			 finish;	/* exit status + 1 once done */
+	uint64_t		 key_ms;	/* last keystroke (loop ms) */
+	int			 idle_warned;
 };
 
 /* Appends to the output backlog. 0, or -1 when it would overflow. */
@@ -174,6 +177,8 @@ sess_state(struct sshd_chan *ch)
 	ss->ctx.term = ch->has_pty ? ch->term : NULL;
 	ss->ctx.store = c->d->store;
 	ss->ctx.ops = &ss->ops;
+	sshd__admin_ops(c, &ss->aops);
+	ss->ctx.admin = &ss->aops;
 	ch->shell = ss;
 	return ss;
 }
@@ -201,6 +206,8 @@ sess_on_data(ssh_session s, ssh_channel sch, void *data, uint32_t len,
 	(void)is_stderr;
 	if (ch->dead || ss == NULL || ss->sh == NULL || ss->finish > 0)
 		return (int)len;	/* no shell (yet): discarded */
+	ss->key_ms = ev_now_ms(ch->c->loop);
+	ss->idle_warned = 0;
 	r = shell_input(ss->sh, data, len);
 	if (r != 0)
 		sess_finish(ch, r > 0 ? shell_last_status(ss->sh) : 1);
@@ -351,6 +358,7 @@ sshd__sess_request(struct sshd_conn *c, struct sshd_chan *ch, ssh_message m)
 		    "pty=%s", c->peer_str, c->user, ch->has_pty ? ch->term :
 		    "none");
 		ss = sess_state(ch);
+		ss->key_ms = ev_now_ms(c->loop);
 		ss->sh = shell_new(&ss->ctx, ch->cols, ch->rows, sess_write,
 		    ch);
 		if (shell_start(ss->sh) != 0)
@@ -362,6 +370,59 @@ sshd__sess_request(struct sshd_conn *c, struct sshd_chan *ch, ssh_message m)
 		reply(m, 0);
 		return;
 	}
+}
+
+/*
+ * Interactive shells end after limits.idle_timeout without a keystroke
+ * (0: never); the user's idle_warning_secs before that, one line tells
+ * them so. Output, keepalives and forwarded traffic do not count.
+ */
+void
+sshd__sess_sweep(struct sshd_chan *ch, uint64_t now)
+{
+	struct sshd_conn *c = ch->c;
+	struct sess *ss = ch->shell;
+	uint64_t idle = c->snap->cfg->limits.idle_timeout * 1000;
+	uint64_t warn = c->pu->cfg->eff.idle_warning_secs * 1000, quiet;
+	char msg[160];
+
+	if (ss == NULL || ss->sh == NULL || ss->finish > 0 || idle == 0 ||
+	    now < ss->key_ms)
+		return;
+	quiet = now - ss->key_ms;
+	if (quiet >= idle) {
+		log_info("event=session.idle proto=ssh peer=%s user=%s "
+		    "idle_secs=%llu", c->peer_str, c->user,
+		    (unsigned long long)(quiet / 1000));
+		snprintf(msg, sizeof(msg), "\r\nsks5: idle for %llu s; "
+		    "disconnecting\r\n", (unsigned long long)(quiet / 1000));
+		(void)sess_write(ch, msg, strlen(msg));
+		sess_finish(ch, 0);
+		return;
+	}
+	if (warn == 0 || warn >= idle || ss->idle_warned ||
+	    quiet < idle - warn)
+		return;
+	ss->idle_warned = 1;
+	snprintf(msg, sizeof(msg), "sks5: idle for %llu s; disconnecting in "
+	    "%llu s", (unsigned long long)(quiet / 1000),
+	    (unsigned long long)((idle - quiet + 999) / 1000));
+	log_debug("event=session.idle_warning proto=ssh peer=%s user=%s",
+	    c->peer_str, c->user);
+	if (shell_notice(ss->sh, msg) != 0)
+		sess_finish(ch, 1);
+}
+
+void
+sshd__sess_kick(struct sshd_chan *ch)
+{
+	static const char msg[] = "\r\nKicked by administrator.\r\n";
+	struct sess *ss = ch->shell;
+
+	if (ss != NULL && ss->sh != NULL && ss->finish == 0)
+		(void)sess_write(ch, msg, sizeof(msg) - 1);
+	if (ss == NULL || ss->finish == 0)
+		sess_finish(ch, 1);
 }
 
 void
