@@ -32,6 +32,8 @@
 #define SSHD_SWEEP_MS	1000
 /* Longest wait for a kicked connection's channels to end. */
 #define SSHD_KICK_GRACE_MS	2000
+/* Time left to flush once a kicked connection has no channel. */
+#define SSHD_KICK_FLUSH_MS	300
 /* Longest wait for pool work at close (DNS lookups are bounded by the
  * resolver's own timeouts). */
 #define SSHD_JOB_WAIT_MS	30000
@@ -332,9 +334,15 @@ conn_after_poll(struct sshd_conn *c, uint64_t *next_sweep)
 		}
 	}
 	chans_reap(c);
-	if (atomic_load(&c->kicked) == 2 && (c->nchans == 0 ||
-	    ev_now_ms(c->loop) >= c->kick_close_ms))
-		sshd__conn_close(c, "kicked by administrator");
+	if (atomic_load(&c->kicked) == 2) {
+		/* Channels gone: a few more passes let libssh send what it
+		 * holds (the shell's notice) before the disconnect. */
+		now = ev_now_ms(c->loop);
+		if (c->nchans == 0 && c->kick_close_ms > now + SSHD_KICK_FLUSH_MS)
+			c->kick_close_ms = now + SSHD_KICK_FLUSH_MS;
+		if (now >= c->kick_close_ms)
+			sshd__conn_close(c, "kicked by administrator");
+	}
 }
 
 /*
