@@ -119,7 +119,8 @@ static const struct cfg__key limits_keys[] = {
 	    "connections; 0 = unlimited"),
 	KU64R(S, connection_timeout, 10, 1, 3600, "Outbound TCP "
 	    "connect timeout per attempt, seconds"),
-	KU64(S, idle_timeout, 0, "Relay idle timeout, seconds; 0 = none"),
+	KU64(S, idle_timeout, 0, "Idle timeout of relays and shells, "
+	    "seconds; 0 = none"),
 	KU32(S, max_auth_attempts, 3, "Failed SSH authentication attempts "
 	    "per connection"),
 	KU64R(S, socks5_handshake_timeout, 30, 5, 120, "Bound on the SOCKS5 "

@@ -709,10 +709,11 @@ check_idle_warning(struct cfg__ld *ld, const struct cfg *c, const char *ipath,
 	if (t == 0) {
 		verr(ld, ipath, "%llu s warns of an idle disconnect, but "
 		    "limits.idle_timeout is 0 (no idle disconnect); set "
-		    "limits.idle_timeout or use 0 here", (unsigned long long)warn);
+		    "limits.idle_timeout or use 0 here",
+		    (unsigned long long)warn);
 	} else if (warn >= t) {
-		verr(ld, ipath, "must be less than limits.idle_timeout (%llu s), "
-		    "got %llu s", (unsigned long long)t,
+		verr(ld, ipath, "must be less than limits.idle_timeout "
+		    "(%llu s), got %llu s", (unsigned long long)t,
 		    (unsigned long long)warn);
 	}
 }

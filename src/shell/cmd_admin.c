@@ -237,7 +237,8 @@ a_kick(struct shell *sh, const struct shell_admin_ops *ops, const char *user)
 		return SHELL_STATUS_FAIL;
 	}
 	if (rc != 0 || n == 0) {
-		shell__printf(sh, "admin kick: %s has no live SSH session\n", u);
+		shell__printf(sh, "admin kick: %s has no live SSH session\n",
+		    u);
 		return SHELL_STATUS_FAIL;
 	}
 	shell__printf(sh, "Kicked %s: %zu SSH connection%s closing\n", u, n,

@@ -338,7 +338,8 @@ conn_after_poll(struct sshd_conn *c, uint64_t *next_sweep)
 		/* Channels gone: a few more passes let libssh send what it
 		 * holds (the shell's notice) before the disconnect. */
 		now = ev_now_ms(c->loop);
-		if (c->nchans == 0 && c->kick_close_ms > now + SSHD_KICK_FLUSH_MS)
+		if (c->nchans == 0 &&
+		    c->kick_close_ms > now + SSHD_KICK_FLUSH_MS)
 			c->kick_close_ms = now + SSHD_KICK_FLUSH_MS;
 		if (now >= c->kick_close_ms)
 			sshd__conn_close(c, "kicked by administrator");

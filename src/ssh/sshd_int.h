@@ -132,7 +132,7 @@ struct sshd_conn {
 	 * (sshd_sessions()); the connection's thread alone changes them. */
 	pthread_mutex_t		 ilock;
 	_Atomic int		 kicked;	/* 1 asked, 2 acting on it */
-	uint64_t		 kick_close_ms;	/* close by then at the latest */
+	uint64_t		 kick_close_ms;	/* close by then */
 	ssh_session		 s;
 	ssh_event		 sev;
 	struct ev		*loop;

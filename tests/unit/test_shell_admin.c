@@ -231,7 +231,8 @@ test_role_sources(void **state)
 	/* No ops from the caller: the command says so. */
 	f = fix_new("", "role = \"admin\"\n");
 	f->x.admin = NULL;
-	EXPECT(f, "admin server", SHELL_STATUS_FAIL, "admin: not available\r\n");
+	EXPECT(f, "admin server", SHELL_STATUS_FAIL,
+	    "admin: not available\r\n");
 	fix_free(f);
 }
 
