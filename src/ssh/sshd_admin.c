@@ -188,8 +188,8 @@ a_sessions(void *arg, struct shell_admin_session **out)
 	v = xcalloc(n + 1, sizeof(*v));
 	for (i = 0; i < n; i++) {
 		snprintf(v[i].user, sizeof(v[i].user), "%s", ses[i].user);
-		snprintf(v[i].source, sizeof(v[i].source), "%s",
-		    ses[i].source);
+		snprintf(v[i].source, sizeof(v[i].source), "%.*s",
+		    (int)sizeof(v[i].source) - 1, ses[i].source);
 		snprintf(v[i].target, sizeof(v[i].target), "%s",
 		    ses[i].target);
 		v[i].bytes_up = ses[i].bytes_up;
