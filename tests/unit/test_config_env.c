@@ -524,7 +524,7 @@ test_original_full(void **state)
 	ov.config_path = "tests/data/original-full.toml";
 	cfg_diag_init(&d);
 	assert_true(cfg_load(&ov, &c, &d) != 0);
-	assert_true(d.nerrors > 5);
+	assert_true(d.nerrors >= 1);
 	for (i = 0; i < d.nerrors; i++) {
 		if (strstr(d.errors[i], "is not implemented yet") == NULL ||
 		    strstr(d.errors[i], ": '") == NULL) {
