@@ -1,8 +1,8 @@
 /*
- * The REST API: bearer-token authentication and the read-only endpoints
- * that the running server can answer, plus POST /api/reload. Every other
- * path, including the endpoints of the original that are not built yet,
- * gets 404 with a JSON error.
+ * The REST API: bearer-token authentication, the read-only endpoints and
+ * the operator actions (reload, maintenance, unban, kick, quota reset).
+ * Every other path, including the endpoints of the original that are not
+ * built yet, gets 404 with a JSON error.
  */
 #include "admin/admin_int.h"
 
@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "admin/ticket.h"
+#include "core/err.h"
 #include "config/config.h"
 #include "core/util.h"
 #include "core/version.h"
@@ -358,6 +359,74 @@ api_bans(const struct admin_env *env, struct admin_resp *r)
 	free(b);
 }
 
+/* DELETE /api/bans/{ip} */
+static void
+api_unban(const struct admin_env *env, const char *ip, struct admin_resp *r)
+{
+	int rc = admin__unban(env, ip, "api");
+
+	if (rc == ERR_INVAL)
+		resp_err(r, 400, "invalid IP address");
+	else if (rc != 0)
+		resp_err(r, 404, "IP not banned");
+	else
+		resp_ok(r, json_pack("{s:s,s:b}", "ip", ip, "unbanned", 1));
+}
+
+/* POST /api/kick/{username}: unknown names are 404 (the original said
+ * kicked:false). */
+static void
+api_kick(const struct admin_env *env, const char *user, struct admin_resp *r)
+{
+	char msg[300];
+	size_t n = 0;
+
+	if (admin__kick(env, user, "api", &n) != 0) {
+		snprintf(msg, sizeof(msg), "user '%.200s' not found", user);
+		resp_err(r, 404, msg);
+		return;
+	}
+	resp_ok(r, json_pack("{s:b,s:o,s:I}", "kicked", n > 0, "username",
+	    admin__jstr(user), "sessions_cancelled", (json_int_t)n));
+}
+
+/* POST /api/quotas/{username}/reset */
+static void
+api_quota_reset(const struct admin_env *env, const char *user,
+    struct admin_resp *r)
+{
+	char msg[300];
+
+	if (admin__quota_reset(env, user, "api") != 0) {
+		snprintf(msg, sizeof(msg), "user '%.200s' not found", user);
+		resp_err(r, 404, msg);
+		return;
+	}
+	resp_ok(r, json_pack("{s:o,s:b}", "username", admin__jstr(user),
+	    "reset", 1));
+}
+
+/* The user of "/api/quotas/{user}/reset" copied into buf, or NULL. */
+static const char *
+api_reset_user(const char *path, char *buf, size_t len)
+{
+	const char *pfx = "/api/quotas/", *sfx = "/reset", *u = NULL;
+	size_t n;
+
+	if (strncmp(path, pfx, strlen(pfx)) != 0)
+		return NULL;
+	u = path + strlen(pfx);
+	n = strlen(u);
+	if (n <= strlen(sfx) || strcmp(u + n - strlen(sfx), sfx) != 0)
+		return NULL;
+	n -= strlen(sfx);
+	if (n >= len || memchr(u, '/', n) != NULL)
+		return NULL;
+	memcpy(buf, u, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 /* GET /api/ssh-config?user=&host= (text/plain) */
 static void
 api_ssh_config(struct policy_snap *s, const struct admin_req *rq,
@@ -471,10 +540,27 @@ api_route(const struct admin_env *env, const struct admin_req *rq,
     struct admin_resp *r)
 {
 	struct policy_snap *s = policy_holder_get(env->policy);
-	const char *m = rq->method, *path = rq->path;
+	const char *m = rq->method, *path = rq->path, *name = NULL;
 	int get = strcmp(m, "GET") == 0, post = strcmp(m, "POST") == 0;
+	char user[256];
 
-	if (strcmp(path, "/api/reload") == 0) {
+	if ((name = api_sub(path, "/api/bans/")) != NULL) {
+		if (strcmp(m, "DELETE") == 0)
+			api_unban(env, name, r);
+		else
+			resp_err(r, 405, "method not allowed");
+	} else if ((name = api_sub(path, "/api/kick/")) != NULL) {
+		if (post)
+			api_kick(env, name, r);
+		else
+			resp_err(r, 405, "method not allowed");
+	} else if ((name = api_reset_user(path, user, sizeof(user))) !=
+	    NULL) {
+		if (post)
+			api_quota_reset(env, name, r);
+		else
+			resp_err(r, 405, "method not allowed");
+	} else if (strcmp(path, "/api/reload") == 0) {
 		if (post)
 			api_reload(env, r);
 		else
