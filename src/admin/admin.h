@@ -69,6 +69,8 @@ struct admin_req {
 	const char	*authz;		/* Authorization header or NULL */
 	const char	*(*arg)(void *ctx, const char *key);
 	void		*ctx;
+	const char	*body;		/* request body or NULL; not a string */
+	size_t		 body_len;
 };
 
 void	admin_resp_cleanup(struct admin_resp *r);

@@ -376,12 +376,37 @@ api_unban(const struct admin_env *env, const char *ip, struct admin_resp *r)
 /* POST /api/kick/{username}: unknown names are 404 (the original said
  * kicked:false). */
 static void
-api_kick(const struct admin_env *env, const char *user, struct admin_resp *r)
+api_kick(const struct admin_env *env, const struct admin_req *rq,
+    const char *user, struct admin_resp *r)
 {
+	json_t *b = NULL, *m = NULL;
 	char msg[300];
+	const char *text = NULL;
 	size_t n = 0;
+	int rc;
 
-	if (admin__kick(env, user, "api", &n) != 0) {
+	/* Optional body {"message": "..."}; the message is only recorded. */
+	if (rq->body != NULL && rq->body_len > 0) {
+		b = json_loadb(rq->body, rq->body_len, 0, NULL);
+		if (b == NULL || !json_is_object(b)) {
+			json_decref(b);
+			resp_err(r, 400, "body must be a JSON object");
+			return;
+		}
+		m = json_object_get(b, "message");
+		if (m != NULL && (!json_is_string(m) ||
+		    json_string_length(m) > ADMIN_KICK_MSG_MAX ||
+		    strlen(json_string_value(m)) != json_string_length(m))) {
+			json_decref(b);
+			resp_err(r, 422, "message must be a string of at most "
+			    "256 bytes");
+			return;
+		}
+		text = json_string_value(m);
+	}
+	rc = admin__kick(env, user, "api", text, &n);
+	json_decref(b);
+	if (rc != 0) {
 		snprintf(msg, sizeof(msg), "user '%.200s' not found", user);
 		resp_err(r, 404, msg);
 		return;
@@ -551,7 +576,7 @@ api_route(const struct admin_env *env, const struct admin_req *rq,
 			resp_err(r, 405, "method not allowed");
 	} else if ((name = api_sub(path, "/api/kick/")) != NULL) {
 		if (post)
-			api_kick(env, name, r);
+			api_kick(env, rq, name, r);
 		else
 			resp_err(r, 405, "method not allowed");
 	} else if ((name = api_reset_user(path, user, sizeof(user))) !=
@@ -613,6 +638,7 @@ admin_api_handle(const struct admin_env *env, const char *token,
 {
 	struct admin_req rq;
 
+	memset(&rq, 0, sizeof(rq));
 	rq.method = method;
 	rq.path = path;
 	rq.authz = authz;

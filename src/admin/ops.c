@@ -6,6 +6,7 @@
 #include "admin/admin_int.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/err.h"
@@ -18,7 +19,7 @@
 /* Sends an operator action to the admin hook. */
 static void
 ops_audit(const char *action, const char *via, const char *target,
-    int64_t count)
+    int64_t count, const char *message)
 {
 	struct admin_event ev;
 
@@ -29,6 +30,7 @@ ops_audit(const char *action, const char *via, const char *target,
 	ev.via = via;
 	ev.target = target;
 	ev.count = count;
+	ev.message = message;
 	admin_emit(&ev);
 }
 
@@ -43,16 +45,32 @@ admin__unban(const struct admin_env *env, const char *addr, const char *via)
 	if (rc != 0)
 		return rc;
 	log_info("event=admin.unban via=%s addr=%s", via, addr);
-	ops_audit("unban", via, addr, -1);
+	ops_audit("unban", via, addr, -1, NULL);
 	return 0;
+}
+
+/* message for a log line: quotes, backslashes and control bytes become
+ * '?' (it is written whole, JSON-escaped, to the audit event). */
+static void
+ops_clean(const char *message, char *out, size_t len)
+{
+	size_t i;
+
+	snprintf(out, len, "%s", message != NULL ? message : "");
+	for (i = 0; out[i] != '\0'; i++) {
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f ||
+		    out[i] == '"' || out[i] == '\\')
+			out[i] = '?';
+	}
 }
 
 int
 admin__kick(const struct admin_env *env, const char *user, const char *via,
-    size_t *n)
+    const char *message, size_t *n)
 {
 	struct policy_snap *s = policy_holder_get(env->policy);
 	int known = policy_snap_user(s, user) != NULL;
+	char clean[ADMIN_KICK_MSG_MAX + 1];
 
 	policy_snap_unref(s);
 	*n = 0;
@@ -60,9 +78,10 @@ admin__kick(const struct admin_env *env, const char *user, const char *via,
 		return ERR_NOTFOUND;
 	if (env->kick != NULL)
 		*n = env->kick(env->reload_arg, user);
-	log_info("event=admin.kick via=%s target=%s connections=%zu", via,
-	    user, *n);
-	ops_audit("kick", via, user, (int64_t)*n);
+	ops_clean(message, clean, sizeof(clean));
+	log_info("event=admin.kick via=%s target=%s connections=%zu "
+	    "message=\"%s\"", via, user, *n, clean);
+	ops_audit("kick", via, user, (int64_t)*n, message);
 	return 0;
 }
 
@@ -78,6 +97,6 @@ admin__quota_reset(const struct admin_env *env, const char *user,
 	if (rc != 0)
 		return rc;
 	log_info("event=admin.quota_reset via=%s target=%s", via, user);
-	ops_audit("quota_reset", via, user, -1);
+	ops_audit("quota_reset", via, user, -1, NULL);
 	return 0;
 }

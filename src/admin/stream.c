@@ -243,16 +243,24 @@ ws_send_msg(struct wsc *w, const struct live_msg *m)
 	return r;
 }
 
-/* The kick command: {action:"kick", username}. */
+/* The kick command: {action:"kick", username, message?}. */
 static json_t *
-ws_kick(struct wsc *w, const char *user)
+ws_kick(struct wsc *w, const char *user, json_t *message)
 {
 	size_t n = 0;
 
 	if (user == NULL)
 		return json_pack("{s:b,s:s,s:s}", "success", 0, "action",
 		    "kick", "error", "username required");
-	if (admin__kick(w->env, user, "ws", &n) != 0)
+	if (message != NULL && (!json_is_string(message) ||
+	    json_string_length(message) > ADMIN_KICK_MSG_MAX ||
+	    strlen(json_string_value(message)) !=
+	    json_string_length(message)))
+		return json_pack("{s:b,s:s,s:s}", "success", 0, "action",
+		    "kick", "error", "message must be a string of at most "
+		    "256 bytes");
+	if (admin__kick(w->env, user, "ws", json_string_value(message),
+	    &n) != 0)
 		return json_pack("{s:b,s:s,s:s}", "success", 0, "action",
 		    "kick", "error", "user not found");
 	return json_pack("{s:b,s:s,s:o,s:I}", "success", 1, "action", "kick",
@@ -308,7 +316,7 @@ ws_command(struct wsc *w, const unsigned char *msg, size_t len)
 		}
 	} else if (strcmp(action, "kick") == 0) {
 		r = ws_kick(w, json_string_value(json_object_get(v,
-		    "username")));
+		    "username")), json_object_get(v, "message"));
 	} else if (strcmp(action, "unban") == 0) {
 		r = ws_unban(w, json_string_value(json_object_get(v, "ip")));
 	} else if (strcmp(action, "broadcast") == 0) {

@@ -764,7 +764,13 @@ def test_api_kick_closes_ssh_forward(tmp_path, echo_server):
         assert api(e.server, "POST", "/api/kick/nobody", 404)["success"] is False
         assert api(e.server, "POST", "/api/kick/carol")["data"] == {
             "kicked": False, "username": "carol", "sessions_cancelled": 0}
-        assert api(e.server, "POST", "/api/kick/bob")["data"] == {
+        st, _, body = request(e.server, "POST", "/api/kick/bob", AUTH, body=b'{"message":5}')
+        assert st == 422 and fwd.poll() is None
+        st, _, body = request(e.server, "POST", "/api/kick/bob",
+                              dict(AUTH, **{"Content-Type": "application/json"}),
+                              body=b'{"message":"maintenance window"}')
+        assert st == 200, body
+        assert json.loads(body)["data"] == {
             "kicked": True, "username": "bob", "sessions_cancelled": 1}
         fwd.wait(timeout=30)             # the ssh -N client is gone
         c.settimeout(20)
@@ -779,3 +785,4 @@ def test_api_kick_closes_ssh_forward(tmp_path, echo_server):
         e.stop()
     bob = [x for x in ev if x["target"] == "bob"]
     assert bob and bob[0]["via"] == "api" and bob[0]["count"] == 1, ev
+    assert bob[0]["message"] == "maintenance window", ev

@@ -61,6 +61,7 @@ fake_kick(void *arg, const char *user)
 /* The admin events seen, as "action via target count" lines. */
 static char	seen[8][128];
 static int	nseen;
+static char	seen_msg[128];	/* the last message */
 
 static void
 on_admin(const struct admin_event *ev, void *arg)
@@ -69,6 +70,8 @@ on_admin(const struct admin_event *ev, void *arg)
 	if (nseen < 8)
 		snprintf(seen[nseen++], sizeof(seen[0]), "%s %s %s %lld",
 		    ev->action, ev->via, ev->target, (long long)ev->count);
+	snprintf(seen_msg, sizeof(seen_msg), "%s",
+	    ev->message != NULL ? ev->message : "(none)");
 }
 
 static int
@@ -419,6 +422,49 @@ test_operator_actions(void **state)
 	stream_hooks_clear();
 }
 
+/* The optional body of POST /api/kick/{user}. */
+static void
+test_kick_message(void **state)
+{
+	struct fx *f = *state;
+	struct admin_req rq;
+	struct admin_resp r;
+	static const char *bad[] = { "[1]", "{", "{\"message\":5}",
+	    "{\"message\":\"a\\u0000b\"}" };
+	char big[400];
+	size_t i;
+
+	nseen = 0;
+	assert_int_equal(admin_hook_add(on_admin, NULL), 0);
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "POST";
+	rq.path = "/api/kick/alice";
+	rq.authz = "Bearer " TOKEN;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rq.body = bad[i];
+		rq.body_len = strlen(bad[i]);
+		admin_api_serve(&f->env, TOKEN, &rq, &r);
+		assert_in_range(r.status, 400, 422);
+		admin_resp_cleanup(&r);
+	}
+	snprintf(big, sizeof(big), "{\"message\":\"%0300d\"}", 0);
+	rq.body = big;
+	rq.body_len = strlen(big);
+	admin_api_serve(&f->env, TOKEN, &rq, &r);
+	assert_int_equal(r.status, 422);
+	admin_resp_cleanup(&r);
+	assert_int_equal(f->kicks, 0);
+	rq.body = "{\"message\":\"bye \\\"now\\\"\"}";
+	rq.body_len = strlen(rq.body);
+	admin_api_serve(&f->env, TOKEN, &rq, &r);
+	assert_int_equal(r.status, 200);
+	admin_resp_cleanup(&r);
+	assert_int_equal(f->kicks, 1);
+	assert_int_equal(nseen, 1);
+	assert_string_equal(seen_msg, "bye \"now\"");
+	stream_hooks_clear();
+}
+
 static void
 test_metrics_page(void **state)
 {
@@ -472,6 +518,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reload_and_methods, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_operator_actions, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_kick_message, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_page, setup,
 		    teardown),

@@ -121,6 +121,7 @@ call(struct fx *f, const char *method, const char *path, const char *query,
 	struct admin_req rq;
 	json_error_t e;
 
+	memset(&rq, 0, sizeof(rq));
 	rq.method = method;
 	rq.path = path;
 	rq.authz = authz;
