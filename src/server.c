@@ -587,7 +587,8 @@ server_run(struct cfg *cfg, const struct cfg_overrides *ov)
 		goto out;
 	}
 	if (admin_plane_start(cfg, &srv.policy, srv.state, server_api_reload,
-	    server_api_kick, &srv, &srv.mgmt) != 0 || server_start_workers(&srv, cfg) != 0 ||
+	    server_api_kick, &srv, &srv.mgmt) != 0 ||
+	    server_start_workers(&srv, cfg) != 0 ||
 	    server_start_ssh(&srv, cfg) != 0)
 		goto out;
 	log_info("event=start source=\"%s\" users=%zu ssh=%s socks5=%s",

@@ -58,7 +58,8 @@ void	admin__audit_reload(struct admin_sink *s, int success, size_t users,
  * "api" or "ws". unban: 0, ERR_INVAL (not an address) or ERR_NOTFOUND
  * (not blocked). kick: 0 with *n the SSH connections marked, or
  * ERR_NOTFOUND for an unknown user; message (at most ADMIN_KICK_MSG_MAX
- * bytes, or NULL) goes to the log and the audit event. quota_reset: 0 or ERR_NOTFOUND. */
+ * bytes, or NULL) goes to the log and the audit event. quota_reset: 0
+ * or ERR_NOTFOUND. */
 int	admin__unban(const struct admin_env *env, const char *addr,
 	    const char *via);
 #define ADMIN_KICK_MSG_MAX	256	/* bytes of a kick's message */
