@@ -180,6 +180,21 @@ server_api_reload(void *arg, size_t *users, char *err, size_t errlen)
 	return server_reload(arg, users, err, errlen);
 }
 
+/* admin_kick_fn for the API and WebSocket: srv->sshd changes under
+ * reload_lock, so that a kick never meets a freed sshd. */
+static size_t
+server_api_kick(void *arg, const char *user)
+{
+	struct server *srv = arg;
+	size_t n = 0;
+
+	pthread_mutex_lock(&srv->reload_lock);
+	if (srv->sshd != NULL)
+		n = sshd_kick(srv->sshd, user);
+	pthread_mutex_unlock(&srv->reload_lock);
+	return n;
+}
+
 /* The reload itself; see server_reload(). */
 static int
 server_reload_locked(struct server *srv, size_t *users, char *err,
@@ -320,6 +335,7 @@ static int
 server_start_ssh(struct server *srv, const struct cfg *cfg)
 {
 	struct sshd_env env;
+	struct sshd *d = NULL;
 	char err[256];
 
 	if (cfg->server.ssh_listen == NULL)
@@ -328,11 +344,14 @@ server_start_ssh(struct server *srv, const struct cfg *cfg)
 	env.pool = srv->pool;
 	env.resolver = srv->resolver;
 	env.store = srv->store;
-	if ((srv->sshd = sshd_new(cfg, &env, err, sizeof(err))) == NULL) {
+	if ((d = sshd_new(cfg, &env, err, sizeof(err))) == NULL) {
 		log_error("cannot start SSH on %s: %s", cfg->server.ssh_listen,
 		    err);
 		return ERR_IO;
 	}
+	pthread_mutex_lock(&srv->reload_lock);
+	srv->sshd = d;
+	pthread_mutex_unlock(&srv->reload_lock);
 	if (sshd_start(srv->sshd) != 0) {
 		log_error("cannot start the SSH accept thread");
 		return ERR_IO;
@@ -361,6 +380,7 @@ static void
 server_drain(struct server *srv, uint64_t timeout_s)
 {
 	struct timespec nap = { 0, 100 * 1000 * 1000 };
+	struct sshd *d = NULL;
 	uint64_t waited_ms = 0;
 	unsigned i;
 	size_t left;
@@ -384,8 +404,11 @@ server_drain(struct server *srv, uint64_t timeout_s)
 		    "msg=\"closing what is left\"", left);
 	/* SSH threads close their sessions; then blocking work finishes
 	 * while the loops can still take results. */
-	sshd_free(srv->sshd);
+	pthread_mutex_lock(&srv->reload_lock);
+	d = srv->sshd;
 	srv->sshd = NULL;
+	pthread_mutex_unlock(&srv->reload_lock);
+	sshd_free(d);
 	pool_free(srv->pool);
 	srv->pool = NULL;
 	for (i = 0; i < srv->nworkers; i++) {
@@ -564,7 +587,8 @@ server_run(struct cfg *cfg, const struct cfg_overrides *ov)
 		goto out;
 	}
 	if (admin_plane_start(cfg, &srv.policy, srv.state, server_api_reload,
-	    &srv, &srv.mgmt) != 0 || server_start_workers(&srv, cfg) != 0 ||
+	    server_api_kick, &srv, &srv.mgmt) != 0 ||
+	    server_start_workers(&srv, cfg) != 0 ||
 	    server_start_ssh(&srv, cfg) != 0)
 		goto out;
 	log_info("event=start source=\"%s\" users=%zu ssh=%s socks5=%s",

@@ -24,6 +24,9 @@ struct ticket_store;
 typedef int	(*admin_reload_fn)(void *arg, size_t *users, char *err,
 	    size_t errlen);
 
+/* Kicks a user's SSH connections (sshd_kick()); the count marked. */
+typedef size_t	(*admin_kick_fn)(void *arg, const char *user);
+
 /* What the handlers read; everything is borrowed and outlives them. */
 struct admin_env {
 	struct policy_holder	*policy;
@@ -31,7 +34,8 @@ struct admin_env {
 	struct metrics		*metrics;	/* NULL: event series absent */
 	struct webhooks		*webhooks;	/* NULL: no webhook series */
 	admin_reload_fn		 reload;	/* NULL: reload unavailable */
-	void			*reload_arg;
+	void			*reload_arg;	/* also kick's */
+	admin_kick_fn		 kick;		/* NULL: no SSH to kick */
 	uint64_t		 start_ms;	/* util_mono_ms() at start */
 	struct admin_sink	*sink;		/* audit file, webhooks; or NULL */
 	struct admin_live	*live;		/* NULL: no live feed */
@@ -65,6 +69,8 @@ struct admin_req {
 	const char	*authz;		/* Authorization header or NULL */
 	const char	*(*arg)(void *ctx, const char *key);
 	void		*ctx;
+	const char	*body;		/* request body or NULL; not a string */
+	size_t		 body_len;
 };
 
 void	admin_resp_cleanup(struct admin_resp *r);
@@ -119,8 +125,8 @@ struct admin_plane;
 /* 0 with *out set (NULL members for what is disabled), or ERR_IO when a
  * configured file or address cannot be opened (logged). */
 int	admin_plane_start(const struct cfg *cfg, struct policy_holder *policy,
-	    struct policy_state *state, admin_reload_fn reload, void *arg,
-	    struct admin_plane **out);
+	    struct policy_state *state, admin_reload_fn reload,
+	    admin_kick_fn kick, void *arg, struct admin_plane **out);
 /* Records the outcome of a reload (audit config.reload). */
 void	admin_plane_reloaded(struct admin_plane *p, int success, size_t users,
 	    const char *error);

@@ -54,6 +54,19 @@ int	admin__webhook_guard(const struct sockaddr *sa, char *reason,
 void	admin__audit_reload(struct admin_sink *s, int success, size_t users,
 	    const char *error);
 
+/* Operator actions (ops.c), logged and sent to the admin hook with via
+ * "api" or "ws". unban: 0, ERR_INVAL (not an address) or ERR_NOTFOUND
+ * (not blocked). kick: 0 with *n the SSH connections marked, or
+ * ERR_NOTFOUND for an unknown user; message (at most ADMIN_KICK_MSG_MAX
+ * bytes, or NULL) goes to the log and the audit event. quota_reset: 0
+ * or ERR_NOTFOUND. */
+int	admin__unban(const struct admin_env *env, const char *addr,
+	    const char *via);
+#define ADMIN_KICK_MSG_MAX	256	/* bytes of a kick's message */
+int	admin__kick(const struct admin_env *env, const char *user,
+	    const char *via, const char *message, size_t *n);
+int	admin__quota_reset(const struct admin_env *env, const char *user,
+	    const char *via);
 
 /* ---- data builders shared by the REST API and the live feed (data.c) */
 

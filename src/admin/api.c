@@ -1,8 +1,8 @@
 /*
- * The REST API: bearer-token authentication and the read-only endpoints
- * that the running server can answer, plus POST /api/reload. Every other
- * path, including the endpoints of the original that are not built yet,
- * gets 404 with a JSON error.
+ * The REST API: bearer-token authentication, the read-only endpoints and
+ * the operator actions (reload, maintenance, unban, kick, quota reset).
+ * Every other path, including the endpoints of the original that are not
+ * built yet, gets 404 with a JSON error.
  */
 #include "admin/admin_int.h"
 
@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "admin/ticket.h"
+#include "core/err.h"
 #include "config/config.h"
 #include "core/util.h"
 #include "core/version.h"
@@ -358,6 +359,99 @@ api_bans(const struct admin_env *env, struct admin_resp *r)
 	free(b);
 }
 
+/* DELETE /api/bans/{ip} */
+static void
+api_unban(const struct admin_env *env, const char *ip, struct admin_resp *r)
+{
+	int rc = admin__unban(env, ip, "api");
+
+	if (rc == ERR_INVAL)
+		resp_err(r, 400, "invalid IP address");
+	else if (rc != 0)
+		resp_err(r, 404, "IP not banned");
+	else
+		resp_ok(r, json_pack("{s:s,s:b}", "ip", ip, "unbanned", 1));
+}
+
+/* POST /api/kick/{username}: unknown names are 404 (the original said
+ * kicked:false). */
+static void
+api_kick(const struct admin_env *env, const struct admin_req *rq,
+    const char *user, struct admin_resp *r)
+{
+	json_t *b = NULL, *m = NULL;
+	char msg[300];
+	const char *text = NULL;
+	size_t n = 0;
+	int rc;
+
+	/* Optional body {"message": "..."}; the message is only recorded. */
+	if (rq->body != NULL && rq->body_len > 0) {
+		b = json_loadb(rq->body, rq->body_len, 0, NULL);
+		if (b == NULL || !json_is_object(b)) {
+			json_decref(b);
+			resp_err(r, 400, "body must be a JSON object");
+			return;
+		}
+		m = json_object_get(b, "message");
+		if (m != NULL && (!json_is_string(m) ||
+		    json_string_length(m) > ADMIN_KICK_MSG_MAX ||
+		    strlen(json_string_value(m)) != json_string_length(m))) {
+			json_decref(b);
+			resp_err(r, 422, "message must be a string of at most "
+			    "256 bytes");
+			return;
+		}
+		text = json_string_value(m);
+	}
+	rc = admin__kick(env, user, "api", text, &n);
+	json_decref(b);
+	if (rc != 0) {
+		snprintf(msg, sizeof(msg), "user '%.200s' not found", user);
+		resp_err(r, 404, msg);
+		return;
+	}
+	resp_ok(r, json_pack("{s:b,s:o,s:I}", "kicked", n > 0, "username",
+	    admin__jstr(user), "sessions_cancelled", (json_int_t)n));
+}
+
+/* POST /api/quotas/{username}/reset */
+static void
+api_quota_reset(const struct admin_env *env, const char *user,
+    struct admin_resp *r)
+{
+	char msg[300];
+
+	if (admin__quota_reset(env, user, "api") != 0) {
+		snprintf(msg, sizeof(msg), "user '%.200s' not found", user);
+		resp_err(r, 404, msg);
+		return;
+	}
+	resp_ok(r, json_pack("{s:o,s:b}", "username", admin__jstr(user),
+	    "reset", 1));
+}
+
+/* The user of "/api/quotas/{user}/reset" copied into buf, or NULL. */
+static const char *
+api_reset_user(const char *path, char *buf, size_t len)
+{
+	const char *pfx = "/api/quotas/", *sfx = "/reset", *u = NULL;
+	size_t n;
+
+	if (strncmp(path, pfx, strlen(pfx)) != 0)
+		return NULL;
+	u = path + strlen(pfx);
+	n = strlen(u);
+	if (n <= strlen(sfx) || strcmp(u + n - strlen(sfx), sfx) != 0)
+		return NULL;
+	n -= strlen(sfx);
+	if (n >= len || memchr(u, '/', n) != NULL)
+		return NULL;
+	memcpy(buf, u, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 /* GET /api/ssh-config?user=&host= (text/plain) */
 static void
 api_ssh_config(struct policy_snap *s, const struct admin_req *rq,
@@ -471,10 +565,27 @@ api_route(const struct admin_env *env, const struct admin_req *rq,
     struct admin_resp *r)
 {
 	struct policy_snap *s = policy_holder_get(env->policy);
-	const char *m = rq->method, *path = rq->path;
+	const char *m = rq->method, *path = rq->path, *name = NULL;
 	int get = strcmp(m, "GET") == 0, post = strcmp(m, "POST") == 0;
+	char user[256];
 
-	if (strcmp(path, "/api/reload") == 0) {
+	if ((name = api_sub(path, "/api/bans/")) != NULL) {
+		if (strcmp(m, "DELETE") == 0)
+			api_unban(env, name, r);
+		else
+			resp_err(r, 405, "method not allowed");
+	} else if ((name = api_sub(path, "/api/kick/")) != NULL) {
+		if (post)
+			api_kick(env, rq, name, r);
+		else
+			resp_err(r, 405, "method not allowed");
+	} else if ((name = api_reset_user(path, user, sizeof(user))) !=
+	    NULL) {
+		if (post)
+			api_quota_reset(env, name, r);
+		else
+			resp_err(r, 405, "method not allowed");
+	} else if (strcmp(path, "/api/reload") == 0) {
 		if (post)
 			api_reload(env, r);
 		else
@@ -527,6 +638,7 @@ admin_api_handle(const struct admin_env *env, const char *token,
 {
 	struct admin_req rq;
 
+	memset(&rq, 0, sizeof(rq));
 	rq.method = method;
 	rq.path = path;
 	rq.authz = authz;

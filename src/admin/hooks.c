@@ -106,6 +106,8 @@ admin__audit_admin(const struct admin_event *ev, void *arg)
 	audit_ev_str(e, "target", ev->target);
 	if (ev->count >= 0)
 		audit_ev_int(e, "count", ev->count);
+	if (ev->message != NULL)
+		audit_ev_str(e, "message", ev->message);
 	admin__emit(arg, e);
 }
 

@@ -32,9 +32,10 @@ struct admin_http {
 	const struct admin_env	*env;
 };
 
-/* Per-request state: the body size seen so far. */
+/* Per-request state: the body seen so far (kept up to HTTP_BODY_MAX). */
 struct http_req {
 	size_t	 body;
+	char	*buf;
 };
 
 /* Queues r as the response; frees nothing of r (MHD copies). */
@@ -136,13 +137,19 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 	enum MHD_Result ret;
 
 	(void)version;
-	(void)upload_data;
 	if (rq == NULL) {
 		rq = xcalloc(1, sizeof(*rq));
 		*con_cls = rq;
 		return MHD_YES;
 	}
 	if (*upload_size != 0) {
+		if (rq->body + *upload_size <= HTTP_BODY_MAX) {
+			rq->buf = xrealloc(rq->buf, rq->body + *upload_size);
+			memcpy(rq->buf + rq->body, upload_data, *upload_size);
+		} else {
+			free(rq->buf);
+			rq->buf = NULL;
+		}
 		rq->body += *upload_size;
 		*upload_size = 0;
 		return MHD_YES;
@@ -156,8 +163,11 @@ http_access(void *cls, struct MHD_Connection *conn, const char *url,
 	} else if (h->kind == ADMIN_METRICS)
 		admin_metrics_handle(h->env, method, url, &r);
 	else {
+		memset(&q, 0, sizeof(q));
 		q.method = method;
 		q.path = url;
+		q.body = rq->buf;
+		q.body_len = rq->buf != NULL ? rq->body : 0;
 		q.authz = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_AUTHORIZATION);
 		q.arg = http_arg;
@@ -180,8 +190,12 @@ http_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	(void)cls;
 	(void)conn;
+	struct http_req *rq = *con_cls;
+
 	(void)toe;
-	free(*con_cls);
+	if (rq != NULL)
+		free(rq->buf);
+	free(rq);
 	*con_cls = NULL;
 }
 

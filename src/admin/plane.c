@@ -110,8 +110,8 @@ struct admin_plane {
 
 int
 admin_plane_start(const struct cfg *cfg, struct policy_holder *policy,
-    struct policy_state *state, admin_reload_fn reload, void *arg,
-    struct admin_plane **out)
+    struct policy_state *state, admin_reload_fn reload, admin_kick_fn kick,
+    void *arg, struct admin_plane **out)
 {
 	struct admin_plane *p = xcalloc(1, sizeof(*p));
 	const struct cfg_logging *lg = &cfg->logging;
@@ -121,6 +121,7 @@ admin_plane_start(const struct cfg *cfg, struct policy_holder *policy,
 	p->env.state = state;
 	p->env.reload = reload;
 	p->env.reload_arg = arg;
+	p->env.kick = kick;
 	p->env.start_ms = util_mono_ms();
 	if (lg->audit_log_path != NULL) {
 		p->sink.audit = audit_new(lg->audit_log_path,

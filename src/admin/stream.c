@@ -243,6 +243,49 @@ ws_send_msg(struct wsc *w, const struct live_msg *m)
 	return r;
 }
 
+/* The kick command: {action:"kick", username, message?}. */
+static json_t *
+ws_kick(struct wsc *w, const char *user, json_t *message)
+{
+	size_t n = 0;
+
+	if (user == NULL)
+		return json_pack("{s:b,s:s,s:s}", "success", 0, "action",
+		    "kick", "error", "username required");
+	if (message != NULL && (!json_is_string(message) ||
+	    json_string_length(message) > ADMIN_KICK_MSG_MAX ||
+	    strlen(json_string_value(message)) !=
+	    json_string_length(message)))
+		return json_pack("{s:b,s:s,s:s}", "success", 0, "action",
+		    "kick", "error", "message must be a string of at most "
+		    "256 bytes");
+	if (admin__kick(w->env, user, "ws", json_string_value(message),
+	    &n) != 0)
+		return json_pack("{s:b,s:s,s:s}", "success", 0, "action",
+		    "kick", "error", "user not found");
+	return json_pack("{s:b,s:s,s:o,s:I}", "success", 1, "action", "kick",
+	    "username", admin__jstr(user), "sessions_cancelled",
+	    (json_int_t)n);
+}
+
+/* The unban command: {action:"unban", ip}. An address that was not
+ * blocked is a success with unbanned:false, as in the original. */
+static json_t *
+ws_unban(struct wsc *w, const char *ip)
+{
+	int rc;
+
+	if (ip == NULL)
+		return json_pack("{s:b,s:s,s:s}", "success", 0, "action",
+		    "unban", "error", "ip required");
+	rc = admin__unban(w->env, ip, "ws");
+	if (rc == ERR_INVAL)
+		return json_pack("{s:b,s:s,s:s}", "success", 0, "action",
+		    "unban", "error", "invalid IP");
+	return json_pack("{s:b,s:s,s:s,s:b}", "success", 1, "action",
+	    "unban", "ip", ip, "unbanned", rc == 0);
+}
+
 /* Runs one command; returns the reply (caller frees). */
 static char *
 ws_command(struct wsc *w, const unsigned char *msg, size_t len)
@@ -271,8 +314,12 @@ ws_command(struct wsc *w, const unsigned char *msg, size_t len)
 			r = json_pack("{s:b,s:s,s:b}", "success", 1, "action",
 			    action, "maintenance", on);
 		}
-	} else if (strcmp(action, "kick") == 0 ||
-	    strcmp(action, "unban") == 0 || strcmp(action, "broadcast") == 0) {
+	} else if (strcmp(action, "kick") == 0) {
+		r = ws_kick(w, json_string_value(json_object_get(v,
+		    "username")), json_object_get(v, "message"));
+	} else if (strcmp(action, "unban") == 0) {
+		r = ws_unban(w, json_string_value(json_object_get(v, "ip")));
+	} else if (strcmp(action, "broadcast") == 0) {
 		r = json_pack("{s:b,s:s,s:s}", "success", 0, "action", action,
 		    "error", "not available yet");
 	} else {

@@ -64,7 +64,8 @@ static const char *const events[] = {
 	"session.ended", "connection.new", "connection.closed", "proxy.start",
 	"proxy.complete", "proxy.refused", "acl.deny", "ban.created",
 	"ban.expired", "quota.exceeded", "rate_limit.exceeded",
-	"config.reload", "maintenance.toggled", "alert.triggered", NULL
+	"config.reload", "maintenance.toggled", "alert.triggered",
+	"admin.kick", "admin.unban", "admin.quota_reset", NULL
 };
 
 /* Names the original's documentation uses, which its code never matched:

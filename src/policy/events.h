@@ -80,9 +80,10 @@ struct admin_event {
 						   "quota_reset" */
 	const char		*actor;		/* administrator's user name */
 	const char		*source;	/* actor's "ip:port" */
-	const char		*via;		/* "ssh-shell" */
+	const char		*via;		/* "ssh-shell", "api", "ws" */
 	const char		*target;	/* user name or address */
 	int64_t			 count;		/* sessions kicked; -1 n/a */
+	const char		*message;	/* kick's message, or NULL */
 };
 
 typedef void	(*admin_hook_fn)(const struct admin_event *ev, void *arg);

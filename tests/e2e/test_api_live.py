@@ -279,8 +279,9 @@ def test_read_only_endpoints(live, echo_server):
     assert [b["ip"] for b in bans] == ["127.0.0.1"]
     assert 0 < bans[0]["remaining_secs"] <= 600
     assert bans[0]["expires_at"].endswith("Z")
-    st, _, _ = request(live, "DELETE", "/api/bans/127.0.0.1", AUTH)
-    assert st == 404
+    # The unban itself is tested below (test_api_unban_lets_the_address_in).
+    st, _, _ = request(live, "DELETE", "/api/bans/127.0.0.1")
+    assert st == 401
 
 
 def test_ssh_config(live):
@@ -433,9 +434,24 @@ def test_websocket(live, echo_server):
         w.wait(lambda op, p: op == 1 and is_event(p, "maintenance.toggled", source="ws"))
         w.send(0x1, b'{"action":"maintenance","enabled":false}')
         w.wait(lambda op, p: op == 1 and b'"maintenance":false' in p and b'"action"' in p)
+        # alice has no SSH connection: nothing to kick, but she exists.
         w.send(0x1, b'{"action":"kick","username":"alice"}')
         _, p = w.wait(lambda op, p: op == 1 and b'"action"' in p)
-        assert json.loads(p)["success"] is False
+        assert json.loads(p) == {"success": True, "action": "kick", "username": "alice",
+                                 "sessions_cancelled": 0}
+        w.send(0x1, b'{"action":"kick","username":"nobody"}')
+        _, p = w.wait(lambda op, p: op == 1 and b'"action"' in p)
+        assert json.loads(p) == {"success": False, "action": "kick", "error": "user not found"}
+        w.send(0x1, b'{"action":"kick"}')
+        _, p = w.wait(lambda op, p: op == 1 and b'"action"' in p)
+        assert json.loads(p)["error"] == "username required"
+        w.send(0x1, b'{"action":"unban","ip":"127.0.0.9"}')
+        _, p = w.wait(lambda op, p: op == 1 and b'"action"' in p)
+        assert json.loads(p) == {"success": True, "action": "unban", "ip": "127.0.0.9",
+                                 "unbanned": False}
+        w.send(0x1, b'{"action":"unban","ip":"not-an-ip"}')
+        _, p = w.wait(lambda op, p: op == 1 and b'"action"' in p)
+        assert json.loads(p) == {"success": False, "action": "unban", "error": "invalid IP"}
         w.send(0x1, b"not json")
         _, p = w.wait(lambda op, p: op == 1 and b'"action"' in p)
         assert json.loads(p) == {"success": False, "action": "unknown", "error": "invalid command"}
@@ -603,3 +619,170 @@ def test_dashboard_in_chromium(live, echo_server, tmp_path):
         ch.close()
     # The token never went into a URL the server saw.
     assert TOKEN not in live.text()
+
+
+# ---- operator actions: unban, kick, quota reset -------------------------
+
+def socks_login(port, password, source="127.0.0.2"):
+    """A SOCKS5 username/password login from source; "ok", "authfail" or
+    "closed" (the server dropped the connection, as it does when banned)."""
+    try:
+        c = socket.create_connection(("127.0.0.1", port), timeout=10,
+                                     source_address=(source, 0))
+    except OSError:
+        return "closed"
+    try:
+        c.sendall(b"\x05\x01\x02")
+        if c.recv(2) != b"\x05\x02":
+            return "closed"
+        u, p = USER.encode(), password.encode()
+        c.sendall(b"\x01" + bytes([len(u)]) + u + bytes([len(p)]) + p)
+        r = c.recv(2)
+        if len(r) < 2:
+            return "closed"
+        return "ok" if r[1] == 0 else "authfail"
+    except OSError:
+        return "closed"
+    finally:
+        c.close()
+
+
+def audit_events(path, etype):
+    if not path.exists():
+        return []
+    return [e for e in (json.loads(ln) for ln in path.read_text().splitlines())
+            if e.get("event_type") == etype]
+
+
+def wait_audit(path, etype):
+    end = time.time() + 20
+    while time.time() < end:
+        ev = audit_events(path, etype)
+        if ev:
+            return ev
+        time.sleep(0.1)
+    raise AssertionError("no %s in %s" % (etype, path))
+
+
+def test_api_unban_lets_the_address_in(live):
+    for _ in range(2):
+        assert socks_login(live.ports["socks"], "wrong") == "authfail"
+    end = time.time() + 20
+    while [b["ip"] for b in api(live, "GET", "/api/bans")["data"]] != ["127.0.0.2"]:
+        assert time.time() < end, "no ban"
+        time.sleep(0.1)
+    assert socks_login(live.ports["socks"], PASSWORD) != "ok"
+    assert api(live, "DELETE", "/api/bans/127.0.0.9", 404) == {
+        "success": False, "error": "IP not banned"}
+    assert api(live, "DELETE", "/api/bans/127.0.0.300", 400) == {
+        "success": False, "error": "invalid IP address"}
+    assert api(live, "DELETE", "/api/bans/127.0.0.2")["data"] == {
+        "ip": "127.0.0.2", "unbanned": True}
+    assert api(live, "GET", "/api/bans")["data"] == []
+    assert socks_login(live.ports["socks"], PASSWORD) == "ok"
+    ev = wait_audit(live.audit, "admin.unban")
+    assert ev[0]["target"] == "127.0.0.2" and ev[0]["via"] == "api", ev
+
+
+def test_api_quota_reset(tmp_path, echo_server):
+    # alice may move 1000 bytes in total; the first stream spends them.
+    ports = {"socks": free_port(), "ssh": free_port(), "api": free_port()}
+    audit = tmp_path / "audit.log"
+    cfg = config(ports, audit).replace(
+        'group = "staff"\n', 'group = "staff"\n[users.quotas]\ntotal_bandwidth_bytes = 1000\n', 1)
+    s = Server(tmp_path, cfg)
+    s.ports, s.audit = ports, audit
+    try:
+        s.wait_port(s.ports["socks"])
+        s.wait_port(s.ports["api"])
+
+        def one_stream(n):
+            """A stream echoing n bytes; the reply code of the CONNECT."""
+            c, rep, _ = socks_connect(s.ports["socks"], 1, "127.0.0.1", echo_server)
+            try:
+                if rep == 0 and n:
+                    c.settimeout(20)
+                    c.sendall(b"x" * n)
+                    got = 0
+                    while got < n:
+                        b = c.recv(65536)
+                        if not b:
+                            break
+                        got += len(b)
+            except OSError:
+                pass
+            finally:
+                c.close()
+            return rep
+
+        assert one_stream(4000) == 0
+        end = time.time() + 20
+        while one_stream(0) == 0:        # the ended stream counted its bytes
+            assert time.time() < end, "the total quota never closed"
+            time.sleep(0.2)
+        assert api(s, "POST", "/api/quotas/nobody/reset", 404)["success"] is False
+        assert api(s, "POST", "/api/quotas/%s/reset" % USER)["data"] == {
+            "username": USER, "reset": True}
+        assert one_stream(10) == 0
+        ev = wait_audit(s.audit, "admin.quota_reset")
+        assert ev[0]["target"] == USER and ev[0]["via"] == "api", ev
+    finally:
+        assert s.stop() == 0
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="openssh-client missing")
+def test_api_kick_closes_ssh_forward(tmp_path, echo_server):
+    from test_ssh import Env, keygen, pub
+    e = Env(tmp_path)
+    api_port = free_port()
+    audit = tmp_path / "audit.jsonl"
+    e.start(e.user("bob", keys=[pub(e.key)]) + e.user("carol", keys=[pub(e.key)]),
+            extra='[logging]\naudit_log_path = "%s"\n[api]\nenabled = true\n'
+                  'listen = "127.0.0.1:%d"\ntoken = "%s"\n' % (audit, api_port, TOKEN))
+    e.server.ports = {"api": api_port}
+    e.server.wait_port(api_port)
+    lport = free_port()
+    fwd = subprocess.Popen(
+        e.ssh_args(e.key, ["-N", "-o", "ExitOnForwardFailure=yes",
+                           "-L", "%d:127.0.0.1:%d" % (lport, echo_server)])
+        + ["bob@127.0.0.1"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        c = None
+        end = time.time() + 20
+        while c is None and time.time() < end:
+            assert fwd.poll() is None, fwd.stderr.read()
+            try:
+                c = socket.create_connection(("127.0.0.1", lport), timeout=5)
+            except OSError:
+                time.sleep(0.1)
+        assert c is not None
+        c.sendall(b"ping")
+        assert c.recv(10) == b"ping"
+        st, _, body = request(e.server, "POST", "/api/kick/bob")
+        assert st == 401 and fwd.poll() is None
+        assert api(e.server, "POST", "/api/kick/nobody", 404)["success"] is False
+        assert api(e.server, "POST", "/api/kick/carol")["data"] == {
+            "kicked": False, "username": "carol", "sessions_cancelled": 0}
+        st, _, body = request(e.server, "POST", "/api/kick/bob", AUTH, body=b'{"message":5}')
+        assert st == 422 and fwd.poll() is None
+        st, _, body = request(e.server, "POST", "/api/kick/bob",
+                              dict(AUTH, **{"Content-Type": "application/json"}),
+                              body=b'{"message":"maintenance window"}')
+        assert st == 200, body
+        assert json.loads(body)["data"] == {
+            "kicked": True, "username": "bob", "sessions_cancelled": 1}
+        fwd.wait(timeout=30)             # the ssh -N client is gone
+        c.settimeout(20)
+        assert c.recv(10) == b""         # and so is the stream
+        c.close()
+    finally:
+        if fwd.poll() is None:
+            fwd.kill()
+            fwd.wait()
+        e.server.wait_log("event=session.kicked")
+        ev = wait_audit(audit, "admin.kick")
+        e.stop()
+    bob = [x for x in ev if x["target"] == "bob"]
+    assert bob and bob[0]["via"] == "api" and bob[0]["count"] == 1, ev
+    assert bob[0]["message"] == "maintenance window", ev

@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "obs/obs.h"
+#include "policy/events.h"
 #include "policy/policy.h"
 #include "policy/snap.h"
 
@@ -30,6 +31,7 @@ struct fx {
 	struct policy_holder	 holder;
 	struct admin_env	 env;
 	int			 reloads;
+	int			 kicks;
 	int			 reload_fail;
 };
 
@@ -45,6 +47,31 @@ fake_reload(void *arg, size_t *users, char *err, size_t errlen)
 	}
 	*users = 2;
 	return 0;
+}
+
+static size_t
+fake_kick(void *arg, const char *user)
+{
+	struct fx *f = arg;
+
+	f->kicks++;
+	return strcmp(user, "alice") == 0 ? 2 : 0;
+}
+
+/* The admin events seen, as "action via target count" lines. */
+static char	seen[8][128];
+static int	nseen;
+static char	seen_msg[128];	/* the last message */
+
+static void
+on_admin(const struct admin_event *ev, void *arg)
+{
+	(void)arg;
+	if (nseen < 8)
+		snprintf(seen[nseen++], sizeof(seen[0]), "%s %s %s %lld",
+		    ev->action, ev->via, ev->target, (long long)ev->count);
+	snprintf(seen_msg, sizeof(seen_msg), "%s",
+	    ev->message != NULL ? ev->message : "(none)");
 }
 
 static int
@@ -73,6 +100,7 @@ setup(void **state)
 	f->env.state = f->ps;
 	f->env.reload = fake_reload;
 	f->env.reload_arg = f;
+	f->env.kick = fake_kick;
 	f->env.start_ms = util_mono_ms();
 	*state = f;
 	return 0;
@@ -313,6 +341,130 @@ test_reload_and_methods(void **state)
 	assert_int_equal(f->reloads, 2);
 }
 
+/* POST /api/kick/{user} and POST /api/quotas/{user}/reset. */
+static void
+test_operator_actions(void **state)
+{
+	struct fx *f = *state;
+	unsigned st;
+	json_t *v = NULL, *d = NULL;
+
+	nseen = 0;
+	assert_int_equal(admin_hook_add(on_admin, NULL), 0);
+	v = req(f, TOKEN, "POST", "/api/kick/alice", NULL, NULL, &st, NULL);
+	assert_int_equal(st, 401);
+	json_decref(v);
+	v = req(f, TOKEN, "GET", "/api/kick/alice", "Bearer " TOKEN, NULL, &st,
+	    NULL);
+	assert_int_equal(st, 405);
+	json_decref(v);
+	assert_int_equal(f->kicks, 0);
+	v = req(f, TOKEN, "POST", "/api/kick/alice", "Bearer " TOKEN, NULL, &st,
+	    NULL);
+	assert_int_equal(st, 200);
+	d = json_object_get(v, "data");
+	assert_true(json_is_true(json_object_get(d, "kicked")));
+	assert_string_equal(json_string_value(json_object_get(d, "username")),
+	    "alice");
+	assert_int_equal(json_integer_value(json_object_get(d,
+	    "sessions_cancelled")), 2);
+	json_decref(v);
+	v = req(f, TOKEN, "POST", "/api/kick/bob", "Bearer " TOKEN, NULL, &st,
+	    NULL);
+	assert_int_equal(st, 200);
+	d = json_object_get(v, "data");
+	assert_true(json_is_false(json_object_get(d, "kicked")));
+	assert_int_equal(json_integer_value(json_object_get(d,
+	    "sessions_cancelled")), 0);
+	json_decref(v);
+	v = req(f, TOKEN, "POST", "/api/kick/mallory", "Bearer " TOKEN, NULL,
+	    &st, NULL);
+	assert_int_equal(st, 404);
+	assert_string_equal(json_string_value(json_object_get(v, "error")),
+	    "user 'mallory' not found");
+	json_decref(v);
+	assert_int_equal(f->kicks, 2);
+
+	v = req(f, TOKEN, "GET", "/api/quotas/alice/reset", "Bearer " TOKEN,
+	    NULL, &st, NULL);
+	assert_int_equal(st, 405);
+	json_decref(v);
+	v = req(f, TOKEN, "POST", "/api/quotas/alice/reset", NULL, NULL, &st,
+	    NULL);
+	assert_int_equal(st, 401);
+	json_decref(v);
+	v = req(f, TOKEN, "POST", "/api/quotas/alice/reset", "Bearer " TOKEN,
+	    NULL, &st, NULL);
+	assert_int_equal(st, 200);
+	d = json_object_get(v, "data");
+	assert_string_equal(json_string_value(json_object_get(d, "username")),
+	    "alice");
+	assert_true(json_is_true(json_object_get(d, "reset")));
+	json_decref(v);
+	v = req(f, TOKEN, "POST", "/api/quotas/mallory/reset", "Bearer " TOKEN,
+	    NULL, &st, NULL);
+	assert_int_equal(st, 404);
+	json_decref(v);
+	v = req(f, TOKEN, "POST", "/api/quotas//reset", "Bearer " TOKEN, NULL,
+	    &st, NULL);
+	assert_int_equal(st, 404);
+	json_decref(v);
+	v = req(f, TOKEN, "POST", "/api/quotas/a/b/reset", "Bearer " TOKEN,
+	    NULL, &st, NULL);
+	assert_int_equal(st, 404);
+	json_decref(v);
+
+	/* One admin event per change made, none for refusals. */
+	assert_int_equal(nseen, 3);
+	assert_string_equal(seen[0], "kick api alice 2");
+	assert_string_equal(seen[1], "kick api bob 0");
+	assert_string_equal(seen[2], "quota_reset api alice -1");
+	stream_hooks_clear();
+}
+
+/* The optional body of POST /api/kick/{user}. */
+static void
+test_kick_message(void **state)
+{
+	struct fx *f = *state;
+	struct admin_req rq;
+	struct admin_resp r;
+	static const char *bad[] = { "[1]", "{", "{\"message\":5}",
+	    "{\"message\":\"a\\u0000b\"}" };
+	char big[400];
+	size_t i;
+
+	nseen = 0;
+	assert_int_equal(admin_hook_add(on_admin, NULL), 0);
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "POST";
+	rq.path = "/api/kick/alice";
+	rq.authz = "Bearer " TOKEN;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rq.body = bad[i];
+		rq.body_len = strlen(bad[i]);
+		admin_api_serve(&f->env, TOKEN, &rq, &r);
+		assert_in_range(r.status, 400, 422);
+		admin_resp_cleanup(&r);
+	}
+	snprintf(big, sizeof(big), "{\"message\":\"%0300d\"}", 0);
+	rq.body = big;
+	rq.body_len = strlen(big);
+	admin_api_serve(&f->env, TOKEN, &rq, &r);
+	assert_int_equal(r.status, 422);
+	admin_resp_cleanup(&r);
+	assert_int_equal(f->kicks, 0);
+	rq.body = "{\"message\":\"bye \\\"now\\\"\"}";
+	rq.body_len = strlen(rq.body);
+	admin_api_serve(&f->env, TOKEN, &rq, &r);
+	assert_int_equal(r.status, 200);
+	admin_resp_cleanup(&r);
+	assert_int_equal(f->kicks, 1);
+	assert_int_equal(nseen, 1);
+	assert_string_equal(seen_msg, "bye \"now\"");
+	stream_hooks_clear();
+}
+
 static void
 test_metrics_page(void **state)
 {
@@ -364,6 +516,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_config_redacted, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reload_and_methods, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_operator_actions, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_kick_message, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_page, setup,
 		    teardown),

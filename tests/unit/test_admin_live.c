@@ -121,6 +121,7 @@ call(struct fx *f, const char *method, const char *path, const char *query,
 	struct admin_req rq;
 	json_error_t e;
 
+	memset(&rq, 0, sizeof(rq));
 	rq.method = method;
 	rq.path = path;
 	rq.authz = authz;
@@ -246,9 +247,41 @@ test_bans(void **state)
 	assert_non_null(json_string_value(json_object_get(e, "expires_at")));
 	json_decref(v);
 	admin_resp_cleanup(&r);
-	/* Unbanning is not built here: DELETE is refused. */
+	/* DELETE on the list is refused; on an address it unbans. */
 	v = call(f, "DELETE", "/api/bans", NULL, AUTH, &r);
 	assert_int_equal(r.status, 405);
+	json_decref(v);
+	admin_resp_cleanup(&r);
+	v = call(f, "DELETE", "/api/bans/192.0.2.7", NULL, NULL, &r);
+	assert_int_equal(r.status, 401);
+	json_decref(v);
+	admin_resp_cleanup(&r);
+	v = call(f, "GET", "/api/bans/192.0.2.7", NULL, AUTH, &r);
+	assert_int_equal(r.status, 405);
+	json_decref(v);
+	admin_resp_cleanup(&r);
+	v = call(f, "DELETE", "/api/bans/192.0.2.300", NULL, AUTH, &r);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(json_string_value(json_object_get(v, "error")),
+	    "invalid IP address");
+	json_decref(v);
+	admin_resp_cleanup(&r);
+	v = call(f, "DELETE", "/api/bans/192.0.2.8", NULL, AUTH, &r);
+	assert_int_equal(r.status, 404);
+	assert_string_equal(json_string_value(json_object_get(v, "error")),
+	    "IP not banned");
+	json_decref(v);
+	admin_resp_cleanup(&r);
+	v = call(f, "DELETE", "/api/bans/192.0.2.7", NULL, AUTH, &r);
+	assert_int_equal(r.status, 200);
+	e = json_object_get(v, "data");
+	assert_string_equal(json_string_value(json_object_get(e, "ip")),
+	    "192.0.2.7");
+	assert_true(json_is_true(json_object_get(e, "unbanned")));
+	json_decref(v);
+	admin_resp_cleanup(&r);
+	v = call(f, "GET", "/api/bans", NULL, AUTH, &r);
+	assert_int_equal(json_array_size(json_object_get(v, "data")), 0);
 	json_decref(v);
 	admin_resp_cleanup(&r);
 	v = call(f, "DELETE", "/api/bans/192.0.2.7", NULL, AUTH, &r);

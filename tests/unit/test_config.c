@@ -415,7 +415,8 @@ test_webhook_events_canonical(void **state)
 	struct cfg_diag d;
 	struct cfg *c = NULL;
 	char *t = doc("[[webhooks]]\nurl = \"https://h.example/\"\nevents = "
-	    "[\"auth_success\", \"maintenance_toggled\", \"acl.deny\"]\n"
+	    "[\"auth_success\", \"maintenance_toggled\", \"acl.deny\", "
+	    "\"admin_quota_reset\", \"admin.kick\", \"admin.unban\"]\n"
 	    "template = \"x\"\n", "");
 
 	(void)state;
@@ -426,6 +427,9 @@ test_webhook_events_canonical(void **state)
 	assert_string_equal(c->webhooks[0].events.v[1],
 	    "maintenance.toggled");
 	assert_string_equal(c->webhooks[0].events.v[2], "acl.deny");
+	assert_string_equal(c->webhooks[0].events.v[3], "admin.quota_reset");
+	assert_string_equal(c->webhooks[0].events.v[4], "admin.kick");
+	assert_string_equal(c->webhooks[0].events.v[5], "admin.unban");
 	cfg_free(c);
 	cfg_diag_cleanup(&d);
 	free(t);
