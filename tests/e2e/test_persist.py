@@ -197,17 +197,25 @@ def test_config_history_keeps_applied_versions(tmp_path):
     extra = "[persistence.config_history]\nmax_entries = 2\n"
     s = start(tmp_path, socks_cfg(port, mport, extra=extra), port)
     hist = tmp_path / "data" / "config-history"
+
+    def copies():
+        # Finished copies only: a "<name>.tmp" is a copy being written.
+        return sorted(p for p in hist.iterdir() if p.name.endswith(".toml"))
+
     for i in range(3):
         s.cfg.write_text(socks_cfg(port, mport, extra=extra) + "\n# v%d\n" % i)
         s.proc.send_signal(signal.SIGHUP)
         deadline = time.time() + 15
         while time.time() < deadline:
-            files = sorted(hist.iterdir())
-            if files and files[-1].read_text().endswith("# v%d\n" % i):
+            files = copies()
+            # Done when the newest copy is this version and the oldest
+            # beyond max_entries is gone.
+            if (files and files[-1].read_text().endswith("# v%d\n" % i)
+                    and len(files) <= 2):
                 break
             time.sleep(0.1)
         assert files[-1].read_text().endswith("# v%d\n" % i)
-    files = sorted(p.name for p in hist.iterdir())
+    files = [p.name for p in copies()]
     assert len(files) == 2, files
     assert (hist / files[0]).read_text().endswith("# v1\n")
     assert stat.S_IMODE(os.stat(hist / files[0]).st_mode) == 0o600
